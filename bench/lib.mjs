@@ -1,0 +1,239 @@
+// Shared helpers for the Concord benchmarks (mirror now; two-way, checksum and moves later).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const GNU_TIME = '/usr/bin/time';
+
+// Bump when generateTree changes, so trees cached under the data dir are rebuilt.
+const GENERATOR_VERSION = 1;
+
+const WORDS = ['src', 'docs', 'assets', 'lib', 'photos', 'notes', 'build', 'cache', 'data', 'misc'];
+const EXTS = ['txt', 'md', 'json', 'js', 'png', 'jpg', 'bin', 'log', 'csv', 'html'];
+
+/** Seeded PRNG (mulberry32): fast and reproducible, not for cryptography. */
+export function createRng(seed) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+  return {
+    uint32: next,
+    float: () => next() / 2 ** 32,
+    /** Integer in [min, max], both inclusive. */
+    int: (min, max) => min + Math.floor((next() / 2 ** 32) * (max - min + 1)),
+    pick: (items) => items[Math.floor((next() / 2 ** 32) * items.length)],
+    bytes: (n) => {
+      const words = new Uint32Array(Math.ceil(n / 4));
+      for (let i = 0; i < words.length; i++) words[i] = next();
+      return Buffer.from(words.buffer, 0, n);
+    },
+  };
+}
+
+/** Mostly 1-4 KiB like typical source/doc trees, with a tail of empty, tiny and larger files. */
+export function pickFileSize(rng) {
+  const r = rng.float();
+  if (r < 0.02) return 0;
+  if (r < 0.15) return rng.int(1, 1023);
+  if (r < 0.85) return rng.int(1024, 4096);
+  return rng.int(4097, 16384);
+}
+
+/**
+ * Writes `files` files into `dirs` directories nested 1-3 levels under `root`.
+ * Deeper levels get more directories, as in real trees.
+ */
+export function generateTree(root, { files, dirs, seed }) {
+  const rng = createRng(seed);
+  const byDepth = [[''], [], [], []];
+  fs.mkdirSync(root, { recursive: true });
+  for (let i = 0; i < dirs; i++) {
+    const r = rng.float();
+    let depth = r < 0.1 ? 1 : r < 0.4 ? 2 : 3;
+    while (byDepth[depth - 1].length === 0) depth--;
+    const rel = path.join(rng.pick(byDepth[depth - 1]), `${rng.pick(WORDS)}-${i}`);
+    fs.mkdirSync(path.join(root, rel));
+    byDepth[depth].push(rel);
+  }
+  const allDirs = byDepth.flat();
+  let bytes = 0;
+  for (let i = 0; i < files; i++) {
+    const name = `${rng.pick(WORDS)}-${i}.${rng.pick(EXTS)}`;
+    const content = rng.bytes(pickFileSize(rng));
+    fs.writeFileSync(path.join(root, rng.pick(allDirs), name), content);
+    bytes += content.length;
+  }
+  return { files, dirs, bytes };
+}
+
+/**
+ * Returns the source tree for these parameters, generating it only when no complete tree exists.
+ * The marker is written last, so an interrupted generation is redone rather than reused.
+ */
+export function ensureTree(dataDir, { files, dirs, seed }) {
+  const treeDir = path.join(dataDir, `tree-f${files}-d${dirs}-s${seed}`);
+  const src = path.join(treeDir, 'src');
+  const markerPath = path.join(treeDir, 'params.json');
+  const params = { generator: GENERATOR_VERSION, files, dirs, seed };
+  try {
+    const marker = JSON.parse(fs.readFileSync(markerPath, 'utf8'));
+    if (Object.entries(params).every(([k, v]) => marker[k] === v)) {
+      return { src, reused: true, summary: marker.summary };
+    }
+  } catch {
+    // No usable marker: (re)generate below.
+  }
+  fs.rmSync(treeDir, { recursive: true, force: true });
+  const summary = generateTree(src, params);
+  fs.writeFileSync(markerPath, `${JSON.stringify({ ...params, summary }, null, 2)}\n`);
+  return { src, reused: false, summary };
+}
+
+/** Counts regular files, directories and file bytes; `exclude` lists top-level names to skip. */
+export function summarizeTree(root, { exclude = [] } = {}) {
+  const summary = { files: 0, dirs: 0, bytes: 0 };
+  const walk = (dir, top) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (top && exclude.includes(entry.name)) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        summary.dirs++;
+        walk(full, false);
+      } else if (entry.isFile()) {
+        summary.files++;
+        summary.bytes += fs.lstatSync(full).size;
+      }
+    }
+  };
+  walk(root, true);
+  return summary;
+}
+
+/**
+ * Moves directories aside so they can be deleted after the timed work. On ext4 without a journal
+ * (as on some CI VMs), creating files within minutes of deleting many makes the kernel skip past
+ * the recently freed inodes one by one, which made copies several times slower in testing.
+ */
+export function createTrash(dir) {
+  let count = 0;
+  return {
+    retire(target) {
+      if (!fs.existsSync(target)) return;
+      fs.mkdirSync(dir, { recursive: true });
+      fs.renameSync(target, path.join(dir, `${Date.now()}-${count++}`));
+    },
+    empty() {
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function hasGnuTime() {
+  return fs.existsSync(GNU_TIME);
+}
+
+/**
+ * Runs a command with stdout discarded and stderr captured. Wall time is measured around the
+ * spawn; peak RSS (KiB) comes from GNU time and is null when it is unavailable. GNU time reports
+ * the largest single process, so multi-process tools (rsync forks locally) are not summed.
+ */
+export function timeCommand(cmd, args, { memory = hasGnuTime() } = {}) {
+  const rssFile = path.join(os.tmpdir(), `concord-bench-${process.pid}.rss`);
+  // -o keeps GNU time's output apart from the child's own stderr.
+  const [file, argv] = memory ? [GNU_TIME, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
+  return new Promise((resolve, reject) => {
+    const stderr = [];
+    let end;
+    const start = process.hrtime.bigint();
+    const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.on('data', (chunk) => stderr.push(chunk));
+    child.on('error', reject);
+    child.on('exit', () => {
+      end = process.hrtime.bigint();
+    });
+    child.on('close', (code, signal) => {
+      resolve({
+        code,
+        signal,
+        seconds: Number(end - start) / 1e9,
+        peakKiB: memory ? readPeakKiB(rssFile) : null,
+        stderr: Buffer.concat(stderr).toString(),
+      });
+    });
+  });
+}
+
+function readPeakKiB(file) {
+  try {
+    // On failure GNU time writes "Command exited with non-zero status N" before the figure.
+    const last = fs.readFileSync(file, 'utf8').trim().split('\n').pop();
+    const kib = Number.parseInt(last, 10);
+    return Number.isFinite(kib) ? kib : null;
+  } catch {
+    return null;
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+/** Brings the tree's metadata into the page cache so no tool pays for a cold cache. */
+export function warmCache(dir) {
+  spawnSync('find', [dir], { stdio: 'ignore' });
+}
+
+/** First line of a command's stdout, or null if it cannot run. */
+export function commandLine(cmd, args) {
+  const out = spawnSync(cmd, args, { encoding: 'utf8' });
+  return out.status === 0 ? out.stdout.split('\n')[0].trim() : null;
+}
+
+export function environmentInfo() {
+  return {
+    date: new Date().toISOString(),
+    nproc: Number(commandLine('nproc', [])) || os.availableParallelism(),
+    node: process.version,
+    cpu: os.cpus()[0]?.model ?? null,
+    kernel: `${os.type()} ${os.release()}`,
+  };
+}
+
+/** Median of the non-null values, or null when there are none. */
+export function median(values) {
+  const sorted = values.filter((v) => v != null).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Rotates the list by `n`, so that across runs every tool takes each position in turn. */
+export function rotate(items, n) {
+  const k = n % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+/** Plain-text table: first column left-aligned, the rest right-aligned; null shows as n/a. */
+export function formatTable(header, rows) {
+  const cells = [header, ...rows].map((row) => row.map((c) => (c == null ? 'n/a' : String(c))));
+  const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
+  const line = (row) =>
+    row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(cells[0]), rule, ...cells.slice(1).map(line)].join('\n');
+}
+
+export function formatBytes(bytes) {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
+}

@@ -1,0 +1,165 @@
+import { parseArgs } from 'node:util';
+import { ConcordError } from '../errors.ts';
+import type { FilterRule } from '../scan/filter.ts';
+
+export type Mode = 'replica' | 'mirror' | 'two-way' | 'backup';
+const MODES: readonly Mode[] = ['replica', 'mirror', 'two-way', 'backup'];
+
+export interface SyncArgs {
+  command: 'sync' | 'copy' | 'mirror' | 'plan';
+  a: string;
+  b: string;
+  mode: Mode;
+  dryRun: boolean;
+  json: boolean;
+  checksum: boolean;
+  modifyWindowNs: bigint;
+  rules: FilterRule[];
+  maxDelete: number | undefined;
+  trash: boolean;
+  concurrency: number;
+  fsync: boolean;
+  yes: boolean;
+}
+
+const syncOptions = {
+  mode: { type: 'string' },
+  'dry-run': { type: 'boolean', short: 'n' },
+  json: { type: 'boolean' },
+  checksum: { type: 'boolean', short: 'c' },
+  'modify-window': { type: 'string' },
+  exclude: { type: 'string', multiple: true },
+  include: { type: 'string', multiple: true },
+  'max-delete': { type: 'string' },
+  'no-trash': { type: 'boolean' },
+  concurrency: { type: 'string' },
+  fsync: { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+} as const;
+
+import { DEFAULT_CONCURRENCY } from '../api.ts';
+
+export { DEFAULT_CONCURRENCY };
+
+/** Parses `concord <sync|copy|mirror|plan> A B [options]`; throws a usage error naming the fix. */
+export function parseSyncArgs(command: SyncArgs['command'], argv: string[]): SyncArgs {
+  const parsed = parse(argv, syncOptions);
+  const { values, positionals, tokens } = parsed;
+  if (positionals.length !== 2) {
+    throw new ConcordError(
+      'usage',
+      positionals.length < 2
+        ? `${command} needs two roots: A and B`
+        : `${command} takes two roots, got ${positionals.length}: ${positionals.join(' ')}`,
+      { hint: `concord ${command} SOURCE DESTINATION [options]` },
+    );
+  }
+  const [a, b] = positionals as [string, string];
+  let mode: Mode = command === 'copy' ? 'replica' : command === 'mirror' ? 'mirror' : 'two-way';
+  if (values.mode !== undefined) {
+    if (command === 'copy' || command === 'mirror') {
+      throw new ConcordError('usage', `--mode does not go with concord ${command}`, {
+        hint: `concord ${command} is mode ${mode}; use concord sync --mode ... for another`,
+      });
+    }
+    if (!MODES.includes(values.mode as Mode)) {
+      throw new ConcordError('usage', `unknown mode '${values.mode}'`, {
+        hint: `use one of: ${MODES.join(', ')}`,
+      });
+    }
+    mode = values.mode as Mode;
+  }
+  // Include and exclude rules keep their command-line order: the last match wins.
+  const rules: FilterRule[] = [];
+  for (const t of tokens ?? []) {
+    if (
+      t.kind === 'option' &&
+      (t.name === 'exclude' || t.name === 'include') &&
+      t.value !== undefined
+    ) {
+      if (t.value.trim() === '')
+        throw new ConcordError('usage', `--${t.name} needs a non-empty pattern`);
+      rules.push({ type: t.name, pattern: t.value });
+    }
+  }
+  return {
+    command,
+    a,
+    b,
+    mode,
+    dryRun: values['dry-run'] ?? false,
+    json: values.json ?? false,
+    checksum: values.checksum ?? false,
+    modifyWindowNs: seconds('modify-window', values['modify-window']),
+    rules,
+    maxDelete:
+      values['max-delete'] === undefined
+        ? undefined
+        : integer('max-delete', values['max-delete'], 0),
+    trash: !(values['no-trash'] ?? false),
+    concurrency:
+      values.concurrency === undefined
+        ? DEFAULT_CONCURRENCY
+        : integer('concurrency', values.concurrency, 1, 256),
+    fsync: values.fsync ?? false,
+    yes: values.yes ?? false,
+  };
+}
+
+type Options = Parameters<typeof parseArgs>[0] extends infer C
+  ? C extends { options?: infer O }
+    ? O
+    : never
+  : never;
+
+function parse<O extends NonNullable<Options>>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
+  } catch (err) {
+    throw usageFrom(err);
+  }
+}
+
+export function usageFrom(err: unknown): ConcordError {
+  const e = err as { code?: string; message?: string };
+  const m = /'(-{1,2}[^']*)'/.exec(e.message ?? '');
+  const opt = m?.[1] ?? '';
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new ConcordError('usage', `unknown option ${opt}`, { hint: 'see concord --help' });
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return new ConcordError(
+        'usage',
+        `option ${opt.split(' ')[0] || ''} needs a value`.replace('  ', ' '),
+        {
+          hint: 'see concord --help',
+        },
+      );
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return new ConcordError('usage', 'unexpected argument', { hint: 'see concord --help' });
+    default:
+      return new ConcordError('usage', e.message ?? String(err), { hint: 'see concord --help' });
+  }
+}
+
+function integer(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new ConcordError(
+      'usage',
+      `--${name} must be a whole number from ${min} to ${max}, not '${text}'`,
+    );
+  }
+  return Number(text);
+}
+
+function seconds(name: string, text: string | undefined): bigint {
+  if (text === undefined) return 0n;
+  if (!/^\d+(\.\d{1,9})?$/.test(text)) {
+    throw new ConcordError(
+      'usage',
+      `--${name} must be a number of seconds (e.g. 2 or 0.5), not '${text}'`,
+    );
+  }
+  const [whole, frac = ''] = text.split('.');
+  return BigInt(whole as string) * 1_000_000_000n + BigInt(frac.padEnd(9, '0'));
+}

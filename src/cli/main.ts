@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { ConcordError, EXIT, exitCodeOf } from '../errors.ts';
+import type { Out } from './render.ts';
+
+const HELP = `concord: keep two directory trees in agreement
+
+Usage:
+  concord copy   A B [options]      one-way: new and changed files flow A -> B; nothing is deleted on B
+  concord mirror A B [options]      one-way: B becomes an exact copy of A; extras on B go to B's trash
+  concord sync   A B --mode MODE    MODE is replica or mirror (two-way and backup are not built yet)
+  concord plan   A B --mode MODE    what a sync would do, grouped; changes nothing
+  concord --version | --help
+
+Options:
+  -n, --dry-run           show the summary of what would be done; change nothing
+      --json              NDJSON events on stdout, one {"type":"summary",...} line last
+  -c, --checksum          compare file content by hash, not size + mtime
+      --modify-window S   treat mtimes within S seconds as equal (FAT: 2)
+      --exclude GLOB      leave matching paths out (gitignore syntax; repeatable)
+      --include GLOB      take matching paths back in (as !GLOB; the last matching rule wins)
+      --max-delete N      refuse, before changing anything, a run that would delete more than N
+      --no-trash          delete and overwrite for good instead of keeping B/.concord/trash/
+      --concurrency N     copies in flight at once (default 8)
+      --fsync             flush each file to disk before it is renamed into place
+
+A .concordignore file in A's root adds gitignore rules. B/.concord/ is never synced.
+Exit codes: 0 in sync; 1 failed; 2 bad usage or input, or a guard refused the run;
+3 finished but entries were skipped (each one listed); 130 interrupted.`;
+
+export async function main(argv: string[], out: Out = process): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case '--version':
+      case '-V':
+      case 'version':
+        out.stdout.write(`${version()}\n`);
+        return EXIT.ok;
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        out.stdout.write(`${HELP}\n`);
+        return command === undefined ? EXIT.usage : EXIT.ok;
+      case 'copy':
+      case 'mirror':
+      case 'sync':
+      case 'plan': {
+        const { runSyncCommand } = await import('./sync-command.ts');
+        return await runSyncCommand(command, rest, out);
+      }
+      default:
+        throw new ConcordError('usage', `unknown command '${command}'`, {
+          hint: 'see concord --help',
+        });
+    }
+  } catch (err) {
+    if (err instanceof ConcordError) {
+      out.stderr.write(`concord: ${err.line()}\n`);
+      return exitCodeOf(err);
+    }
+    out.stderr.write(
+      `concord: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    return EXIT.failed;
+  }
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}

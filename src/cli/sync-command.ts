@@ -1,0 +1,76 @@
+import { openLocalRun } from '../api.ts';
+import { planOneWay, runOneWay } from '../engine/oneway.ts';
+import { ConcordError, EXIT } from '../errors.ts';
+import { parseSyncArgs, type SyncArgs } from './args.ts';
+import { toJson } from './format.ts';
+import { planJson, planText } from './plan-print.ts';
+import { humanRenderer, jsonRenderer, type Out } from './render.ts';
+
+/** copy, mirror, sync and plan: arguments in, a renderer on the run's events, an exit code out. */
+export async function runSyncCommand(
+  command: SyncArgs['command'],
+  argv: string[],
+  out: Out,
+): Promise<number> {
+  const args = parseSyncArgs(command, argv);
+  if (args.mode !== 'replica' && args.mode !== 'mirror') {
+    throw new ConcordError('not-implemented', `mode ${args.mode} is not available yet`, {
+      hint: 'use concord copy (replica) or concord mirror, or --mode replica|mirror',
+    });
+  }
+  const now = () => Date.now();
+  const renderer = args.json ? jsonRenderer(out) : humanRenderer(out, now);
+  const abort = new AbortController();
+  const { src, dst, opts, deps } = openLocalRun(args.a, args.b, {
+    mode: args.mode,
+    checksum: args.checksum,
+    modifyWindowNs: args.modifyWindowNs,
+    rules: args.rules,
+    dryRun: args.dryRun || command === 'plan',
+    maxDelete: args.maxDelete,
+    trash: args.trash,
+    concurrency: args.concurrency,
+    fsync: args.fsync,
+    signal: abort.signal,
+    onEvent: renderer.event,
+    now,
+  });
+
+  if (command === 'plan') {
+    const planned = await planOneWay(src, dst, opts, { ...deps, emit: () => {} });
+    if (args.json) {
+      const doc = {
+        type: 'plan',
+        mode: args.mode,
+        a: args.a,
+        b: args.b,
+        operations: planJson(planned.ops),
+        problems: planned.problems,
+      };
+      out.stdout.write(`${toJson(doc)}\n`);
+    } else {
+      out.stdout.write(
+        `${planText(planned.ops, `Plan: ${args.mode} ${args.a} -> ${args.b}`, args.trash)}\n`,
+      );
+      for (const p of planned.problems)
+        renderer.event({ type: 'problem', jobId: deps.jobId, problem: p });
+    }
+    return planned.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
+  }
+
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const { summary } = await runOneWay(src, dst, opts, deps);
+    renderer.summary(summary, `${args.mode} ${args.a} -> ${args.b}`);
+    if (abort.signal.aborted) {
+      out.stderr.write('concord: interrupted; what was done is consistent, run again to finish\n');
+      return EXIT.interrupted;
+    }
+    return summary.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,161 @@
+import { type CompareOptions, compareEntries } from './compare.ts';
+import type { Entry } from './entry.ts';
+import { compareNames, join, type RelPath } from './path.ts';
+import { ABSENT, ANY_DIR, type Operation, Phase, same } from './plan.ts';
+import { type Problem, problem } from './problem.ts';
+
+export type OneWayMode = 'replica' | 'mirror';
+
+/** Which sides the engine lists next for a subdirectory. */
+export interface Descend {
+  name: string;
+  src: boolean;
+  dst: boolean;
+  /** Set when the target's subtree is being deleted: everything inside goes too. */
+  removing?: RemovalReason;
+}
+
+type RemovalReason = 'extra' | 'replaced';
+
+export interface OneWayDir {
+  ops: Operation[];
+  descend: Descend[];
+  /** Files of equal size whose content decides: hash both and call again. */
+  needsHash: string[];
+  problems: Problem[];
+}
+
+export interface OneWayInput {
+  dir: RelPath;
+  /** The directory itself on each side (undefined: absent there). */
+  srcSelf: Entry | undefined;
+  dstSelf: Entry | undefined;
+  /** Children, sorted by name; undefined when the side does not have the directory. */
+  src: readonly Entry[] | undefined;
+  dst: readonly Entry[] | undefined;
+  /** Source names that could not be read: never delete their counterparts (S17). */
+  protectedNames: ReadonlySet<string>;
+  mode: OneWayMode;
+  opts: CompareOptions;
+  removing?: RemovalReason | undefined;
+}
+
+/**
+ * Decides one directory of a one-way sync. Law: applying the operations of every directory
+ * makes the target hold every source entry (replica), or equal the source (mirror), and a
+ * second run on the result decides nothing (S12). Replica never deletes an entry of the target
+ * except to replace a file by a directory (into the trash); mirror deletes extras (S25).
+ */
+export function diffOneWay(input: OneWayInput): OneWayDir {
+  const { dir, src = [], dst = [], mode, opts, protectedNames } = input;
+  const out: OneWayDir = { ops: [], descend: [], needsHash: [], problems: [] };
+  let touched = false;
+  const write = (op: Omit<Operation, 'phase'>, phase: Phase = Phase.Write) => {
+    out.ops.push({ ...op, phase });
+    touched = true;
+  };
+
+  if (input.removing) {
+    const reason = input.removing;
+    for (const d of dst) remove(d, reason, reason === 'extra' ? Phase.Delete : Phase.Clear);
+    return out;
+  }
+
+  let i = 0;
+  let j = 0;
+  while (i < src.length || j < dst.length) {
+    const s = src[i];
+    const d = dst[j];
+    const order = s && d ? compareNames(s.name, d.name) : s ? -1 : 1;
+    if (order < 0 && s) {
+      i++;
+      create(s, 'new');
+      continue;
+    }
+    if (order > 0 && d) {
+      j++;
+      if (mode === 'mirror' && !protectedNames.has(d.name)) remove(d, 'extra', Phase.Delete);
+      continue;
+    }
+    i++;
+    j++;
+    if (!s || !d) continue;
+    const path = join(dir, s.name);
+    const verdict = compareEntries(s, d, opts);
+    switch (verdict) {
+      case 'same':
+        if (s.kind === 'dir') out.descend.push({ name: s.name, src: true, dst: true });
+        break;
+      case 'needs-hash':
+        out.needsHash.push(s.name);
+        break;
+      case 'meta':
+        if (s.kind === 'dir') {
+          // Directory metadata is set after its children are written (DirTimes), so the
+          // writes inside do not undo it.
+          out.descend.push({ name: s.name, src: true, dst: true });
+          out.ops.push({
+            op: 'set-meta',
+            path,
+            source: s,
+            pre: ANY_DIR,
+            reason: 'metadata',
+            phase: Phase.DirTimes,
+          });
+        } else {
+          write({ op: 'set-meta', path, source: s, pre: same(d), reason: 'metadata' });
+        }
+        break;
+      case 'content':
+        write({ op: 'copy', path, source: s, pre: same(d), reason: 'modified' });
+        break;
+      case 'kind':
+        if (d.kind === 'dir' && mode === 'replica') {
+          out.problems.push(
+            problem(path, 'kind-conflict', `is a ${s.kind} on A but a directory on B`, {
+              side: 'B',
+              hint: 'replica mode never deletes a directory on B; use mirror to replace it',
+            }),
+          );
+          break;
+        }
+        remove(d, 'replaced', Phase.Clear);
+        create(s, 'kind-changed');
+        break;
+    }
+  }
+
+  // Restore this directory's times after the writes inside it changed them.
+  const { srcSelf, dstSelf } = input;
+  if (
+    srcSelf &&
+    (touched || !dstSelf) &&
+    !(dstSelf && compareEntries(srcSelf, dstSelf, opts) === 'meta')
+  ) {
+    out.ops.push({
+      op: 'set-meta',
+      path: dir,
+      source: srcSelf,
+      pre: ANY_DIR,
+      reason: 'dir-times',
+      phase: Phase.DirTimes,
+    });
+  }
+  return out;
+
+  function create(s: Entry, reason: 'new' | 'kind-changed') {
+    const path = join(dir, s.name);
+    if (s.kind === 'dir') {
+      write({ op: 'mkdir', path, source: s, pre: ABSENT, reason });
+      out.descend.push({ name: s.name, src: true, dst: false });
+    } else {
+      write({ op: 'copy', path, source: s, pre: ABSENT, reason });
+    }
+  }
+
+  function remove(d: Entry, reason: RemovalReason, phase: Phase) {
+    write({ op: 'delete', path: join(dir, d.name), pre: same(d), reason }, phase);
+    if (d.kind === 'dir')
+      out.descend.push({ name: d.name, src: false, dst: true, removing: reason });
+  }
+}

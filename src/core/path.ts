@@ -1,0 +1,72 @@
+/**
+ * RelPath: a path relative to a root, POSIX separators, no '.', '..', empty segments or
+ * leading '/'. The root itself is ''. Byte order of UTF-8 names, directory-wise, is the
+ * order of every listing and plan, so output is deterministic on every platform.
+ */
+export type RelPath = string;
+
+export const ROOT: RelPath = '';
+
+export function join(dir: RelPath, name: string): RelPath {
+  return dir === '' ? name : `${dir}/${name}`;
+}
+
+export function parent(path: RelPath): RelPath {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+export function basename(path: RelPath): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** True when `path` is `dir` itself or lies below it. */
+export function isWithin(path: RelPath, dir: RelPath): boolean {
+  return dir === '' || path === dir || path.startsWith(`${dir}/`);
+}
+
+/** Why `path` is not a valid RelPath, or undefined when it is. */
+export function relPathError(path: string): string | undefined {
+  if (path === '') return undefined;
+  if (path.startsWith('/')) return 'is absolute';
+  if (path.includes('\0')) return 'contains a NUL byte';
+  for (const seg of path.split('/')) {
+    if (seg === '') return 'has an empty segment';
+    if (seg === '.' || seg === '..') return `has a '${seg}' segment`;
+  }
+  return undefined;
+}
+
+const encoder = new TextEncoder();
+
+/** Byte order of the UTF-8 encodings (JS string order is UTF-16 order, which differs). */
+export function compareNames(a: string, b: string): number {
+  if (a === b) return 0;
+  // Fast path: ASCII-only names compare the same in UTF-16 and UTF-8.
+  if (isAscii(a) && isAscii(b)) return a < b ? -1 : 1;
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const d = (x[i] as number) - (y[i] as number);
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Parent-first order of whole paths: a directory sorts right before its children. */
+export function comparePaths(a: RelPath, b: RelPath): number {
+  const x = a === '' ? [] : a.split('/');
+  const y = b === '' ? [] : b.split('/');
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const d = compareNames(x[i] as string, y[i] as string);
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}

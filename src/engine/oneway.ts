@@ -1,0 +1,135 @@
+import { execute } from '../apply/execute.ts';
+import type { OneWayMode } from '../core/oneway.ts';
+import { ABSENT, countPlan, deletions, type Operation, orderPlan } from '../core/plan.ts';
+import type { Problem } from '../core/problem.ts';
+import { exceedsMaxDelete } from '../core/safety.ts';
+import type { Endpoint } from '../endpoint/endpoint.ts';
+import { ConcordError } from '../errors.ts';
+import type { Emit } from '../jobs/events.ts';
+import type { Filter } from '../scan/filter.ts';
+import { scanAndPlan } from './scan-plan.ts';
+
+export interface OneWayOptions {
+  mode: OneWayMode;
+  checksum: boolean;
+  /** --modify-window, in nanoseconds. */
+  modifyWindowNs: bigint;
+  filter: Filter;
+  dryRun: boolean;
+  maxDelete?: number | undefined;
+  concurrency: number;
+  signal?: AbortSignal | undefined;
+}
+
+export interface Deps {
+  emit: Emit;
+  /** Milliseconds since the epoch (injected: the engine reads no clock of its own). */
+  now: () => number;
+  jobId: string;
+}
+
+/** The `--json` summary line (DESIGN.md, command-line contract). */
+export interface Summary {
+  type: 'summary';
+  jobId: string;
+  mode: OneWayMode;
+  dryRun: boolean;
+  created: number;
+  updated: number;
+  deleted: number;
+  moved: number;
+  metadataUpdated: number;
+  conflicts: number;
+  skipped: number;
+  bytesCopied: number;
+  durationMs: number;
+  problems: Problem[];
+}
+
+export interface OneWayResult {
+  summary: Summary;
+  /** The ordered plan (what was done, or with --dry-run what would be). */
+  plan: Operation[];
+}
+
+/** Plans a one-way run; changes nothing. */
+export async function planOneWay(src: Endpoint, dst: Endpoint, opts: OneWayOptions, deps: Deps) {
+  const caps = await dst.capabilities();
+  const tolerance =
+    opts.modifyWindowNs > caps.mtimePrecisionNs ? opts.modifyWindowNs : caps.mtimePrecisionNs;
+  deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'scan' });
+  const scanned = await scanAndPlan(
+    src,
+    dst,
+    {
+      mode: opts.mode,
+      compare: { checksum: opts.checksum, mtimeToleranceNs: tolerance },
+      filter: opts.filter,
+    },
+    deps.emit,
+    deps.jobId,
+  );
+  return { ...scanned, ops: orderPlan(scanned.ops) };
+}
+
+/** Scan, plan, check the guard rails, apply: `concord copy` and `concord mirror`. */
+export async function runOneWay(
+  src: Endpoint,
+  dst: Endpoint,
+  opts: OneWayOptions,
+  deps: Deps,
+): Promise<OneWayResult> {
+  const started = deps.now();
+  const planned = await planOneWay(src, dst, opts, deps);
+  const toDelete = deletions(planned.ops);
+  if (exceedsMaxDelete(toDelete, opts.maxDelete)) {
+    throw new ConcordError(
+      'guard',
+      `the run would delete ${toDelete} entries, more than --max-delete ${opts.maxDelete}`,
+      {
+        path: dst.uri,
+        hint: 'nothing was changed; check the roots, or raise --max-delete',
+      },
+    );
+  }
+  const problems = [...planned.problems];
+  for (const p of problems) deps.emit({ type: 'problem', jobId: deps.jobId, problem: p });
+  let done: Operation[] = planned.ops;
+  let bytesCopied = countPlan(planned.ops).bytesToCopy;
+  if (!opts.dryRun) {
+    deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
+    if ((await dst.stat('')) === undefined) await dst.mkdir('', ABSENT);
+    const applied = await execute(
+      planned.ops,
+      src,
+      dst,
+      { concurrency: opts.concurrency, signal: opts.signal },
+      deps.emit,
+      deps.jobId,
+    );
+    done = applied.done;
+    bytesCopied = applied.bytesCopied;
+    problems.push(...applied.problems);
+  }
+  deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'done' });
+  const counts = countPlan(done);
+  return {
+    plan: planned.ops,
+    summary: {
+      type: 'summary',
+      jobId: deps.jobId,
+      mode: opts.mode,
+      dryRun: opts.dryRun,
+      created: counts.created,
+      updated: counts.updated,
+      deleted: counts.deleted,
+      moved: 0,
+      metadataUpdated: counts.metadataUpdated,
+      conflicts: 0,
+      skipped: problems.length,
+      bytesCopied,
+      durationMs: deps.now() - started,
+      problems,
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { rootsOverlap } from '../core/safety.ts';
+import { errText } from '../endpoint/local/local.ts';
+import { ConcordError } from '../errors.ts';
+
+export interface LocalRoots {
+  /** Resolved (symlinks followed) absolute paths. */
+  src: string;
+  dst: string;
+  dstExists: boolean;
+}
+
+/**
+ * Checks a local source and destination before anything is touched: the source is a readable
+ * directory, the destination is a directory or can be created in an existing parent, and
+ * neither lies inside the other, also through symlinks (a copy of A into A would never end).
+ */
+export function resolveLocalRoots(a: string, b: string): LocalRoots {
+  const src = resolveSource(a);
+  const bAbs = resolve(b);
+  const st = statSync(bAbs, { throwIfNoEntry: false });
+  let dst: string;
+  if (st) {
+    if (!st.isDirectory()) {
+      throw new ConcordError('bad-root', 'exists and is not a directory', {
+        path: b,
+        hint: 'give a directory (or a path that does not exist yet) as the destination',
+      });
+    }
+    dst = realpathSync(bAbs);
+  } else {
+    const parent = dirname(bAbs);
+    const pst = statSync(parent, { throwIfNoEntry: false });
+    if (!pst?.isDirectory()) {
+      throw new ConcordError('bad-root', `parent directory ${parent} does not exist`, {
+        path: b,
+        hint: 'create it first, or check the path',
+      });
+    }
+    dst = join(realpathSync(parent), basename(bAbs));
+  }
+  const overlap = rootsOverlap(src, dst);
+  if (overlap === 'same') {
+    throw new ConcordError('bad-root', `is the same directory as ${a}`, {
+      path: b,
+      hint: 'give two different directories',
+    });
+  }
+  if (overlap === 'b-inside-a') {
+    throw new ConcordError('bad-root', `lies inside the source ${a}`, {
+      path: b,
+      hint: 'choose a destination outside the source, or exclude it and sync a subdirectory',
+    });
+  }
+  if (overlap === 'a-inside-b') {
+    throw new ConcordError('bad-root', `the source lies inside the destination ${b}`, {
+      path: a,
+      hint: 'choose a destination that does not contain the source',
+    });
+  }
+  return { src, dst, dstExists: st !== undefined };
+}
+
+function resolveSource(a: string): string {
+  const abs = resolve(a);
+  if (!existsSync(abs)) {
+    throw new ConcordError('bad-root', 'does not exist', {
+      path: a,
+      hint: 'check the source path',
+    });
+  }
+  const st = statSync(abs);
+  if (!st.isDirectory()) {
+    throw new ConcordError('bad-root', 'is not a directory', {
+      path: a,
+      hint: 'Concord syncs directory trees: give the directory that holds it',
+    });
+  }
+  try {
+    readdirSync(abs);
+  } catch (err) {
+    throw new ConcordError('bad-root', `cannot be read: ${errText(err)}`, {
+      path: a,
+      hint: 'check its permissions',
+    });
+  }
+  return realpathSync(abs);
+}

@@ -1,0 +1,176 @@
+import type { CompareOptions } from '../core/compare.ts';
+import type { Entry } from '../core/entry.ts';
+import { type Descend, diffOneWay, type OneWayMode } from '../core/oneway.ts';
+import { basename, join, type RelPath } from '../core/path.ts';
+import type { Operation } from '../core/plan.ts';
+import { type Problem, problem } from '../core/problem.ts';
+import { ChangedDuringSync, type Endpoint, type Listing } from '../endpoint/endpoint.ts';
+import { errText } from '../endpoint/local/local.ts';
+import type { Emit } from '../jobs/events.ts';
+import type { Filter } from '../scan/filter.ts';
+
+export interface ScanPlanOptions {
+  mode: OneWayMode;
+  compare: CompareOptions;
+  filter: Filter;
+}
+
+export interface ScanPlanResult {
+  /** In emission order: parent-first (orderPlan makes the execution order). */
+  ops: Operation[];
+  problems: Problem[];
+  dirsScanned: number;
+  entriesScanned: number;
+}
+
+interface Visit {
+  dir: RelPath;
+  srcSelf: Entry | undefined;
+  dstSelf: Entry | undefined;
+  descend: Descend;
+}
+
+/**
+ * Walks both roots directory by directory (rclone's march) and asks the core to decide each
+ * directory. Memory holds the plan and the stack of directories still to visit, never a whole
+ * listing of either tree.
+ */
+export async function scanAndPlan(
+  src: Endpoint,
+  dst: Endpoint,
+  opts: ScanPlanOptions,
+  emit: Emit,
+  jobId: string,
+): Promise<ScanPlanResult> {
+  const out: ScanPlanResult = { ops: [], problems: [], dirsScanned: 0, entriesScanned: 0 };
+  const srcRoot = await src.stat('');
+  const dstRoot = await dst.stat('');
+  const stack: Visit[] = [
+    {
+      dir: '',
+      srcSelf: srcRoot,
+      dstSelf: dstRoot,
+      descend: { name: '', src: true, dst: dstRoot !== undefined },
+    },
+  ];
+  let lastEmit = 0;
+  for (let visit = stack.pop(); visit; visit = stack.pop()) {
+    const { dir, descend } = visit;
+    const [srcList, dstList] = await Promise.all([
+      descend.src ? src.list(dir) : undefined,
+      descend.dst ? dst.list(dir) : undefined,
+    ]);
+    out.dirsScanned++;
+    collect(out.problems, srcList, 'A');
+    collect(out.problems, dstList, 'B');
+    // An unreadable target directory cannot be written into safely; an unreadable source
+    // directory says nothing about what its target counterpart should hold (S17).
+    if (
+      srcList &&
+      !srcList.complete &&
+      srcList.entries.length === 0 &&
+      srcList.problems.some((p) => p.path === dir)
+    )
+      continue;
+    if (dstList && !dstList.complete && dstList.problems.some((p) => p.path === dir)) continue;
+
+    const keep = (e: Entry) => !opts.filter(join(dir, e.name), e.kind === 'dir');
+    const srcEntries = srcList?.entries.filter(keep);
+    const dstEntries = dstList?.entries.filter(keep);
+    out.entriesScanned += (srcEntries?.length ?? 0) + (dstEntries?.length ?? 0);
+    const protectedNames = new Set<string>();
+    for (const p of srcList?.problems ?? [])
+      if (p.path !== dir) protectedNames.add(basename(p.path));
+
+    const input = {
+      dir,
+      srcSelf: visit.srcSelf,
+      dstSelf: visit.dstSelf,
+      src: srcEntries,
+      dst: dstEntries,
+      protectedNames,
+      mode: opts.mode,
+      opts: opts.compare,
+      removing: descend.removing,
+    };
+    let decided = diffOneWay(input);
+    if (decided.needsHash.length > 0) {
+      await hashBoth(
+        src,
+        dst,
+        dir,
+        decided.needsHash,
+        srcEntries ?? [],
+        dstEntries ?? [],
+        out.problems,
+      );
+      decided = diffOneWay(input);
+      // Files that could not be hashed stay undecided: left alone this run, reported above.
+    }
+    out.ops.push(...decided.ops);
+    out.problems.push(...decided.problems);
+
+    const srcByName = byName(srcEntries);
+    const dstByName = byName(dstEntries);
+    for (let k = decided.descend.length - 1; k >= 0; k--) {
+      const d = decided.descend[k] as Descend;
+      stack.push({
+        dir: join(dir, d.name),
+        srcSelf: d.src ? srcByName.get(d.name) : undefined,
+        dstSelf: d.dst ? dstByName.get(d.name) : undefined,
+        descend: d,
+      });
+    }
+    const now = Date.now();
+    if (now - lastEmit > 100) {
+      lastEmit = now;
+      emit({
+        type: 'scan',
+        jobId,
+        dirs: out.dirsScanned,
+        entries: out.entriesScanned,
+        current: dir,
+      });
+    }
+  }
+  emit({ type: 'scan', jobId, dirs: out.dirsScanned, entries: out.entriesScanned });
+  return out;
+}
+
+function collect(into: Problem[], listing: Listing | undefined, side: 'A' | 'B'): void {
+  if (listing) for (const p of listing.problems) into.push({ ...p, side });
+}
+
+function byName(entries: readonly Entry[] | undefined): Map<string, Entry> {
+  const m = new Map<string, Entry>();
+  for (const e of entries ?? []) m.set(e.name, e);
+  return m;
+}
+
+/** Fills in the hashes of same-named files on both sides, so the core can compare content. */
+async function hashBoth(
+  src: Endpoint,
+  dst: Endpoint,
+  dir: RelPath,
+  names: readonly string[],
+  srcEntries: Entry[],
+  dstEntries: Entry[],
+  problems: Problem[],
+): Promise<void> {
+  const wanted = new Set(names);
+  for (const [ep, entries, side] of [
+    [src, srcEntries, 'A'],
+    [dst, dstEntries, 'B'],
+  ] as const) {
+    for (const e of entries) {
+      if (!wanted.has(e.name) || e.hash !== undefined) continue;
+      const path = join(dir, e.name);
+      try {
+        e.hash = await ep.hash(path, e);
+      } catch (err) {
+        const code = err instanceof ChangedDuringSync ? 'changed-during-sync' : 'unreadable';
+        problems.push(problem(path, code, `cannot hash: ${errText(err)}`, { side }));
+      }
+    }
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Run-level trouble: the run cannot go on (or must not start). Per-path trouble is a
+ * Problem (core/problem.ts) instead. The code decides the exit status.
+ */
+export type ErrorCode =
+  | 'usage' // unknown option, bad value, missing argument
+  | 'bad-root' // missing, not a directory, overlapping roots, parent missing
+  | 'guard' // a guard rail refused the run (max-delete, ...)
+  | 'not-implemented'
+  | 'failed'; // anything else that stopped the run
+
+export class ConcordError extends Error {
+  readonly code: ErrorCode;
+  readonly path: string | undefined;
+  readonly hint: string | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { path?: string; hint?: string; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'ConcordError';
+    this.code = code;
+    this.path = opts.path;
+    this.hint = opts.hint;
+  }
+
+  /** The one line the CLI prints: `path: message (hint)`. */
+  line(): string {
+    const head = this.path === undefined ? this.message : `${this.path}: ${this.message}`;
+    return this.hint === undefined ? head : `${head} (${this.hint})`;
+  }
+}
+
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  unresolved: 3,
+  interrupted: 130,
+} as const;
+
+export function exitCodeOf(err: unknown): number {
+  if (!(err instanceof ConcordError)) return EXIT.failed;
+  switch (err.code) {
+    case 'usage':
+    case 'bad-root':
+    case 'guard':
+    case 'not-implemented':
+      return EXIT.usage;
+    case 'failed':
+      return EXIT.failed;
+  }
+}

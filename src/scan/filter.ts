@@ -1,0 +1,27 @@
+import ignore from 'ignore';
+import type { RelPath } from '../core/path.ts';
+
+export interface FilterRule {
+  type: 'exclude' | 'include';
+  pattern: string;
+}
+
+/** Decides whether a path is left out of the sync. */
+export type Filter = (path: RelPath, isDir: boolean) => boolean;
+
+export const NO_FILTER: Filter = () => false;
+
+export const IGNORE_FILE = '.concordignore';
+
+/**
+ * gitignore semantics: the lines of `.concordignore` first, then the command line's rules in
+ * the order given, `--include P` acting as the negation `!P`; the last matching rule wins.
+ * As in git, a file inside an excluded directory cannot be re-included (the directory is never
+ * walked).
+ */
+export function makeFilter(rules: readonly FilterRule[], ignoreFileText = ''): Filter {
+  const lines = rules.map((r) => (r.type === 'include' ? `!${r.pattern}` : r.pattern));
+  if (lines.length === 0 && ignoreFileText.trim() === '') return NO_FILTER;
+  const ig = ignore().add(ignoreFileText).add(lines);
+  return (path, isDir) => ig.ignores(isDir ? `${path}/` : path);
+}
