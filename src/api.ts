@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type FilterRule, IGNORE_FILE } from './core/filter.ts';
 import type { OneWayMode } from './core/oneway.ts';
 import { LocalEndpoint, STATE_DIR } from './endpoint/local/local.ts';
+import { WorkerPool } from './endpoint/local/pool.ts';
 import {
   type Deps,
   type OneWayOptions,
@@ -12,7 +14,6 @@ import {
 } from './engine/oneway.ts';
 import { resolveLocalRoots } from './engine/roots.ts';
 import type { Emit } from './jobs/events.ts';
-import { type FilterRule, IGNORE_FILE, makeFilter } from './scan/filter.ts';
 
 export interface LocalSyncOptions {
   mode: OneWayMode;
@@ -28,11 +29,13 @@ export interface LocalSyncOptions {
   fsync?: boolean;
   signal?: AbortSignal;
   onEvent?: Emit;
+  /** Use worker threads for walking and copying (default true). */
+  workers?: boolean;
   /** Milliseconds since the epoch; tests inject their own clock. */
   now?: () => number;
 }
 
-export const DEFAULT_CONCURRENCY = 8;
+export const DEFAULT_CONCURRENCY = 32;
 
 /**
  * Wires a one-way run between two local directories: resolves and checks the roots (throws
@@ -42,8 +45,11 @@ export function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
   const roots = resolveLocalRoots(a, b);
   const now = o.now ?? Date.now;
   const dryRun = o.dryRun ?? false;
-  const src = new LocalEndpoint({ root: roots.src, uri: a });
+  // Two workers: both roots are walked at once, and copies use both cores.
+  const pool = o.workers === false ? undefined : new WorkerPool(2);
+  const src = new LocalEndpoint({ root: roots.src, uri: a, pool });
   const dst = new LocalEndpoint({
+    pool,
     root: roots.dst,
     uri: b,
     trashDir: (o.trash ?? true) ? trashDir(roots.dst, new Date(now())) : undefined,
@@ -54,26 +60,37 @@ export function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     mode: o.mode,
     checksum: o.checksum ?? false,
     modifyWindowNs: o.modifyWindowNs ?? 0n,
-    filter: makeFilter(o.rules ?? [], readIgnoreFile(roots.src)),
+    filter: { rules: o.rules ?? [], ignoreFileText: readIgnoreFile(roots.src) },
     dryRun,
     maxDelete: o.maxDelete,
     concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
     signal: o.signal,
   };
   const deps: Deps = { emit: o.onEvent ?? (() => {}), now, jobId: randomBytes(6).toString('hex') };
-  return { src, dst, opts, deps };
+  const close = async () => {
+    await Promise.all([src.close(), dst.close(), pool?.close()]);
+  };
+  return { src, dst, opts, deps, close };
 }
 
 /** One-way sync of two local directories (`concord copy` / `concord mirror`). */
-export function syncLocal(a: string, b: string, o: LocalSyncOptions): Promise<OneWayResult> {
-  const { src, dst, opts, deps } = openLocalRun(a, b, o);
-  return runOneWay(src, dst, opts, deps);
+export async function syncLocal(a: string, b: string, o: LocalSyncOptions): Promise<OneWayResult> {
+  const { src, dst, opts, deps, close } = openLocalRun(a, b, o);
+  try {
+    return await runOneWay(src, dst, opts, deps);
+  } finally {
+    await close();
+  }
 }
 
 /** What `syncLocal` would do; changes nothing. */
-export function planLocal(a: string, b: string, o: LocalSyncOptions) {
-  const { src, dst, opts, deps } = openLocalRun(a, b, { ...o, dryRun: true });
-  return planOneWay(src, dst, opts, deps);
+export async function planLocal(a: string, b: string, o: LocalSyncOptions) {
+  const { src, dst, opts, deps, close } = openLocalRun(a, b, { ...o, dryRun: true });
+  try {
+    return await planOneWay(src, dst, opts, deps);
+  } finally {
+    await close();
+  }
 }
 
 /** `B/.concord/trash/<UTC yyyymmdd-hhmmss>`, suffixed if a run in the same second made one. */

@@ -1,7 +1,7 @@
 import type { Entry } from '../core/entry.ts';
 import { metaOf } from '../core/entry.ts';
-import { isWithin, type RelPath } from '../core/path.ts';
-import type { Operation } from '../core/plan.ts';
+import { parent, type RelPath } from '../core/path.ts';
+import { type Operation, Phase } from '../core/plan.ts';
 import { type Problem, type ProblemCode, problem } from '../core/problem.ts';
 import { ChangedDuringSync, type Endpoint, type WriteSource } from '../endpoint/endpoint.ts';
 import { errText } from '../endpoint/local/local.ts';
@@ -15,6 +15,8 @@ export interface ApplyResult {
 
 export interface ApplyOptions {
   concurrency: number;
+  /** The injected clock (ms), for throttling progress events. */
+  now: () => number;
   signal?: AbortSignal | undefined;
 }
 
@@ -22,7 +24,7 @@ export interface ApplyOptions {
  * Executes an ordered plan on the target. Each operation re-checks its precondition where the
  * files are (the endpoint does it, S16); a failure is a Problem for that path and the run goes
  * on (S17), except that nothing is attempted below a directory that could not be created.
- * Copies run `concurrency` at a time; phases do not overlap.
+ * Writes run `concurrency` at a time; phases do not overlap.
  */
 export async function execute(
   ops: readonly Operation[],
@@ -36,14 +38,13 @@ export async function execute(
   const progress: Progress = { filesDone: 0, filesTotal: ops.length, bytesDone: 0, bytesTotal: 0 };
   for (const op of ops)
     if (op.op === 'copy' && op.source?.kind === 'file') progress.bytesTotal += op.source.size;
-  const failedDirs: RelPath[] = [];
-  const inFlight = new Set<Promise<void>>();
+  const failedDirs = new Set<RelPath>();
+  const madeDirs = new Map<RelPath, Promise<void>>();
   const direct = src.localPath !== undefined && dst.localPath !== undefined;
   let lastEmit = 0;
-  let phase = ops[0]?.phase;
 
   const report = (current: string) => {
-    const now = Date.now();
+    const now = opts.now();
     if (now - lastEmit < 100 && progress.filesDone < progress.filesTotal) return;
     lastEmit = now;
     emit({ type: 'progress', jobId, ...progress, current });
@@ -64,7 +65,7 @@ export async function execute(
         ...(bytes ? { size: bytes } : {}),
       });
     } catch (err) {
-      if (op.op === 'mkdir') failedDirs.push(op.path);
+      if (op.op === 'mkdir') failedDirs.add(op.path);
       const p = toProblem(op, err, src.localPath?.(''));
       result.problems.push(p);
       emit({ type: 'problem', jobId, problem: p });
@@ -102,26 +103,39 @@ export async function execute(
     }
   };
 
-  for (const op of ops) {
+  // Phases run one after the other. Writes run `concurrency` at a time, each waiting for the
+  // mkdir of its parent; deletions and directory times go one by one, children first.
+  for (let start = 0; start < ops.length; ) {
+    const phase = (ops[start] as Operation).phase;
+    let end = start;
+    while (end < ops.length && (ops[end] as Operation).phase === phase) end++;
+    const group = ops.slice(start, end);
+    start = end;
+    let next = 0;
+    const lane = async () => {
+      while (next < group.length && !opts.signal?.aborted) {
+        const op = group[next++] as Operation;
+        const dir = parent(op.path);
+        const parentMade = op.path === '' ? undefined : madeDirs.get(dir);
+        // Registered before any await, so a child pulled by another lane finds it.
+        const task = (async () => {
+          if (parentMade) await parentMade;
+          if (op.path !== '' && failedDirs.has(dir)) {
+            // Nothing below a directory that could not be created: its problem says why.
+            if (op.op === 'mkdir') failedDirs.add(op.path);
+            progress.filesDone++;
+            return;
+          }
+          await run(op);
+        })();
+        if (op.op === 'mkdir') madeDirs.set(op.path, task);
+        await task;
+      }
+    };
+    const lanes = phase === Phase.Write ? opts.concurrency : 1;
+    await Promise.all(Array.from({ length: lanes }, lane));
     if (opts.signal?.aborted) break;
-    if (failedDirs.some((d) => isWithin(op.path, d) && op.path !== d)) {
-      progress.filesDone++;
-      continue;
-    }
-    if (op.phase !== phase || op.op !== 'copy') {
-      // Phases do not overlap, and a mkdir or delete must not race the copies around it.
-      await Promise.all(inFlight);
-      phase = op.phase;
-    }
-    if (op.op === 'copy') {
-      const p = run(op).finally(() => inFlight.delete(p));
-      inFlight.add(p);
-      if (inFlight.size >= opts.concurrency) await Promise.race(inFlight);
-    } else {
-      await run(op);
-    }
   }
-  await Promise.all(inFlight);
   return result;
 }
 

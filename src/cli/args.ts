@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
+import type { FilterRule } from '../core/filter.ts';
 import { ConcordError } from '../errors.ts';
-import type { FilterRule } from '../scan/filter.ts';
 
 export type Mode = 'replica' | 'mirror' | 'two-way' | 'backup';
 const MODES: readonly Mode[] = ['replica', 'mirror', 'two-way', 'backup'];

@@ -21,7 +21,7 @@ export async function runSyncCommand(
   const now = () => Date.now();
   const renderer = args.json ? jsonRenderer(out) : humanRenderer(out, now);
   const abort = new AbortController();
-  const { src, dst, opts, deps } = openLocalRun(args.a, args.b, {
+  const { src, dst, opts, deps, close } = openLocalRun(args.a, args.b, {
     mode: args.mode,
     checksum: args.checksum,
     modifyWindowNs: args.modifyWindowNs,
@@ -36,41 +36,51 @@ export async function runSyncCommand(
     now,
   });
 
-  if (command === 'plan') {
-    const planned = await planOneWay(src, dst, opts, { ...deps, emit: () => {} });
-    if (args.json) {
-      const doc = {
-        type: 'plan',
-        mode: args.mode,
-        a: args.a,
-        b: args.b,
-        operations: planJson(planned.ops),
-        problems: planned.problems,
-      };
-      out.stdout.write(`${toJson(doc)}\n`);
-    } else {
-      out.stdout.write(
-        `${planText(planned.ops, `Plan: ${args.mode} ${args.a} -> ${args.b}`, args.trash)}\n`,
-      );
-      for (const p of planned.problems)
-        renderer.event({ type: 'problem', jobId: deps.jobId, problem: p });
-    }
-    return planned.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
+  try {
+    return await run();
+  } finally {
+    await close();
   }
 
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    const { summary } = await runOneWay(src, dst, opts, deps);
-    renderer.summary(summary, `${args.mode} ${args.a} -> ${args.b}`);
-    if (abort.signal.aborted) {
-      out.stderr.write('concord: interrupted; what was done is consistent, run again to finish\n');
-      return EXIT.interrupted;
+  async function run(): Promise<number> {
+    if (command === 'plan') {
+      const planned = await planOneWay(src, dst, opts, { ...deps, emit: () => {} });
+      if (args.json) {
+        const doc = {
+          type: 'plan',
+          mode: args.mode,
+          a: args.a,
+          b: args.b,
+          operations: planJson(planned.ops),
+          problems: planned.problems,
+        };
+        out.stdout.write(`${toJson(doc)}\n`);
+      } else {
+        out.stdout.write(
+          `${planText(planned.ops, `Plan: ${args.mode} ${args.a} -> ${args.b}`, args.trash)}\n`,
+        );
+        for (const p of planned.problems)
+          renderer.event({ type: 'problem', jobId: deps.jobId, problem: p });
+      }
+      return planned.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
     }
-    return summary.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+
+    const onSignal = () => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const { summary } = await runOneWay(src, dst, opts, deps);
+      renderer.summary(summary, `${args.mode} ${args.a} -> ${args.b}`);
+      if (abort.signal.aborted) {
+        out.stderr.write(
+          'concord: interrupted; what was done is consistent, run again to finish\n',
+        );
+        return EXIT.interrupted;
+      }
+      return summary.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
 }

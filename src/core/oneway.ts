@@ -127,17 +127,17 @@ export function diffOneWay(input: OneWayInput): OneWayDir {
 
   // Restore this directory's times after the writes inside it changed them.
   const { srcSelf, dstSelf } = input;
-  if (
-    srcSelf &&
-    (touched || !dstSelf) &&
-    !(dstSelf && compareEntries(srcSelf, dstSelf, opts) === 'meta')
-  ) {
-    out.ops.push({
+  const selfMeta = !!srcSelf && !!dstSelf && compareEntries(srcSelf, dstSelf, opts) === 'meta';
+  // Below the root the parent sets differing metadata ('metadata'); the root has no parent.
+  if (srcSelf && !(selfMeta && dir !== '') && (touched || !dstSelf || selfMeta)) {
+    // First in this directory's output: orderPlan reverses DirTimes, so it runs after the
+    // 'metadata' ops of the subdirectories decided here.
+    out.ops.unshift({
       op: 'set-meta',
       path: dir,
       source: srcSelf,
       pre: ANY_DIR,
-      reason: 'dir-times',
+      reason: selfMeta ? 'metadata' : 'dir-times',
       phase: Phase.DirTimes,
     });
   }

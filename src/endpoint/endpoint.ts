@@ -1,4 +1,5 @@
 import type { DirListing, Entry, Meta } from '../core/entry.ts';
+import type { FilterSpec } from '../core/filter.ts';
 import type { RelPath } from '../core/path.ts';
 import type { Precondition } from '../core/plan.ts';
 
@@ -51,6 +52,11 @@ export interface Endpoint {
    * A directory that cannot be read gives `complete: false` and a problem, not an exception.
    */
   list(dir: RelPath): Promise<Listing>;
+  /**
+   * Ability: start walking the whole root in the background, depth-first in byte order,
+   * skipping what the filter excludes, so that `list` answers from the walk.
+   */
+  walkAhead?(filter: FilterSpec): void;
   /** Content hash (xxh3-128 hex) of a file that must still match `expect`. */
   hash(path: RelPath, expect: Entry): Promise<string>;
   /** The bytes of a file; throws ChangedDuringSync at the end if it changed while read. */

@@ -1,4 +1,5 @@
 import { execute } from '../apply/execute.ts';
+import type { FilterSpec } from '../core/filter.ts';
 import type { OneWayMode } from '../core/oneway.ts';
 import { ABSENT, countPlan, deletions, type Operation, orderPlan } from '../core/plan.ts';
 import type { Problem } from '../core/problem.ts';
@@ -6,7 +7,6 @@ import { exceedsMaxDelete } from '../core/safety.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ConcordError } from '../errors.ts';
 import type { Emit } from '../jobs/events.ts';
-import type { Filter } from '../scan/filter.ts';
 import { scanAndPlan } from './scan-plan.ts';
 
 export interface OneWayOptions {
@@ -14,7 +14,7 @@ export interface OneWayOptions {
   checksum: boolean;
   /** --modify-window, in nanoseconds. */
   modifyWindowNs: bigint;
-  filter: Filter;
+  filter: FilterSpec;
   dryRun: boolean;
   maxDelete?: number | undefined;
   concurrency: number;
@@ -68,6 +68,7 @@ export async function planOneWay(src: Endpoint, dst: Endpoint, opts: OneWayOptio
     },
     deps.emit,
     deps.jobId,
+    deps.now,
   );
   return { ...scanned, ops: orderPlan(scanned.ops) };
 }
@@ -103,7 +104,7 @@ export async function runOneWay(
       planned.ops,
       src,
       dst,
-      { concurrency: opts.concurrency, signal: opts.signal },
+      { concurrency: opts.concurrency, signal: opts.signal, now: deps.now },
       deps.emit,
       deps.jobId,
     );

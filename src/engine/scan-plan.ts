@@ -1,5 +1,6 @@
 import type { CompareOptions } from '../core/compare.ts';
 import type { Entry } from '../core/entry.ts';
+import { type FilterSpec, makeFilter } from '../core/filter.ts';
 import { type Descend, diffOneWay, type OneWayMode } from '../core/oneway.ts';
 import { basename, join, type RelPath } from '../core/path.ts';
 import type { Operation } from '../core/plan.ts';
@@ -7,12 +8,11 @@ import { type Problem, problem } from '../core/problem.ts';
 import { ChangedDuringSync, type Endpoint, type Listing } from '../endpoint/endpoint.ts';
 import { errText } from '../endpoint/local/local.ts';
 import type { Emit } from '../jobs/events.ts';
-import type { Filter } from '../scan/filter.ts';
 
 export interface ScanPlanOptions {
   mode: OneWayMode;
   compare: CompareOptions;
-  filter: Filter;
+  filter: FilterSpec;
 }
 
 export interface ScanPlanResult {
@@ -28,6 +28,8 @@ interface Visit {
   srcSelf: Entry | undefined;
   dstSelf: Entry | undefined;
   descend: Descend;
+  /** Started when the directory was found, so listing runs ahead of deciding. */
+  listings: Promise<[Listing | undefined, Listing | undefined]>;
 }
 
 /**
@@ -41,25 +43,33 @@ export async function scanAndPlan(
   opts: ScanPlanOptions,
   emit: Emit,
   jobId: string,
+  now: () => number,
 ): Promise<ScanPlanResult> {
   const out: ScanPlanResult = { ops: [], problems: [], dirsScanned: 0, entriesScanned: 0 };
   const srcRoot = await src.stat('');
   const dstRoot = await dst.stat('');
+  const filter = makeFilter(opts.filter);
+  src.walkAhead?.(opts.filter);
+  if (dstRoot) dst.walkAhead?.(opts.filter);
+  const listBoth = (dir: RelPath, d: Descend) => {
+    const p = Promise.all([d.src ? src.list(dir) : undefined, d.dst ? dst.list(dir) : undefined]);
+    p.catch(() => {}); // handled when the visit is reached
+    return p;
+  };
+  const rootDescend: Descend = { name: '', src: true, dst: dstRoot !== undefined };
   const stack: Visit[] = [
     {
       dir: '',
       srcSelf: srcRoot,
       dstSelf: dstRoot,
-      descend: { name: '', src: true, dst: dstRoot !== undefined },
+      descend: rootDescend,
+      listings: listBoth('', rootDescend),
     },
   ];
   let lastEmit = 0;
   for (let visit = stack.pop(); visit; visit = stack.pop()) {
     const { dir, descend } = visit;
-    const [srcList, dstList] = await Promise.all([
-      descend.src ? src.list(dir) : undefined,
-      descend.dst ? dst.list(dir) : undefined,
-    ]);
+    const [srcList, dstList] = await visit.listings;
     out.dirsScanned++;
     collect(out.problems, srcList, 'A');
     collect(out.problems, dstList, 'B');
@@ -74,7 +84,7 @@ export async function scanAndPlan(
       continue;
     if (dstList && !dstList.complete && dstList.problems.some((p) => p.path === dir)) continue;
 
-    const keep = (e: Entry) => !opts.filter(join(dir, e.name), e.kind === 'dir');
+    const keep = (e: Entry) => !filter(join(dir, e.name), e.kind === 'dir');
     const srcEntries = srcList?.entries.filter(keep);
     const dstEntries = dstList?.entries.filter(keep);
     out.entriesScanned += (srcEntries?.length ?? 0) + (dstEntries?.length ?? 0);
@@ -114,16 +124,18 @@ export async function scanAndPlan(
     const dstByName = byName(dstEntries);
     for (let k = decided.descend.length - 1; k >= 0; k--) {
       const d = decided.descend[k] as Descend;
+      const child = join(dir, d.name);
       stack.push({
-        dir: join(dir, d.name),
+        dir: child,
+        listings: listBoth(child, d),
         srcSelf: d.src ? srcByName.get(d.name) : undefined,
         dstSelf: d.dst ? dstByName.get(d.name) : undefined,
         descend: d,
       });
     }
-    const now = Date.now();
-    if (now - lastEmit > 100) {
-      lastEmit = now;
+    const t = now();
+    if (t - lastEmit > 100) {
+      lastEmit = t;
       emit({
         type: 'scan',
         jobId,

@@ -1,5 +1,6 @@
+// `ignore` is pure pattern matching (no I/O), so the core may use it.
 import ignore from 'ignore';
-import type { RelPath } from '../core/path.ts';
+import type { RelPath } from './path.ts';
 
 export interface FilterRule {
   type: 'exclude' | 'include';
@@ -11,6 +12,12 @@ export type Filter = (path: RelPath, isDir: boolean) => boolean;
 
 export const NO_FILTER: Filter = () => false;
 
+/** The filter as data, so a walker on another thread (or host) can build the same one. */
+export interface FilterSpec {
+  rules: readonly FilterRule[];
+  ignoreFileText: string;
+}
+
 export const IGNORE_FILE = '.concordignore';
 
 /**
@@ -19,7 +26,7 @@ export const IGNORE_FILE = '.concordignore';
  * As in git, a file inside an excluded directory cannot be re-included (the directory is never
  * walked).
  */
-export function makeFilter(rules: readonly FilterRule[], ignoreFileText = ''): Filter {
+export function makeFilter({ rules, ignoreFileText }: FilterSpec): Filter {
   const lines = rules.map((r) => (r.type === 'include' ? `!${r.pattern}` : r.pattern));
   if (lines.length === 0 && ignoreFileText.trim() === '') return NO_FILTER;
   const ig = ignore().add(ignoreFileText).add(lines);

@@ -1,0 +1,245 @@
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  futimesSync,
+  linkSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  symlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Entry } from '../../core/entry.ts';
+import type { Precondition } from '../../core/plan.ts';
+import { ChangedDuringSync } from '../endpoint.ts';
+import { TEMP_PREFIX, tryUnlink } from './listing.ts';
+import { checkPrecondition } from './precondition.ts';
+import { lstatOrUndefined, unchangedFile } from './stat.ts';
+
+/** Files up to this size are copied through one reused buffer; larger ones by copyFile. */
+export const SMALL_FILE = 1 << 20;
+let buffer: Buffer | undefined;
+
+/** Everything a local-to-local file copy needs; plain data so it can cross to a worker. */
+export interface CopyJob {
+  src: string;
+  expect: Entry;
+  dst: string;
+  /** The RelPath, for messages. */
+  shown: string;
+  mode: number;
+  mtimeNs: bigint;
+  pre: Precondition;
+  /** Where the replaced version goes; none: replaced for good. */
+  trashPath: string | undefined;
+  fsync: boolean;
+}
+
+/**
+ * Copies a file atomically (S14): into a temporary name beside the target, mode and mtime set,
+ * the source re-checked (a file changed while copied is not committed, S16), the target's
+ * precondition re-checked, the old version hard-linked into the trash, then one rename.
+ * Synchronous: it runs in a worker of the pool. Returns the bytes copied.
+ */
+export function copyFileAtomic(job: CopyJob): number {
+  const tmp = tempName(job.dst);
+  try {
+    let bytes: number;
+    if (job.expect.size > SMALL_FILE) {
+      bytes = copyLarge(job, tmp);
+    } else {
+      const out = openSync(tmp, 'wx', 0o600);
+      try {
+        bytes = copySmall(job, out);
+        fchmodSync(out, job.mode);
+        futimesSync(out, nowSeconds(), toSeconds(job.mtimeNs));
+        if (job.fsync) fsyncSync(out);
+      } finally {
+        closeSync(out);
+      }
+    }
+    commit(tmp, job.dst, job.pre, job.shown, job.trashPath);
+    return bytes;
+  } catch (err) {
+    tryUnlink(tmp);
+    throw err;
+  }
+}
+
+/** Writes a file from a stream of chunks (a remote or generic source), atomically. */
+export async function writeFileAtomic(
+  dst: string,
+  data: AsyncIterable<Uint8Array>,
+  meta: { mode: number; mtimeNs: bigint },
+  pre: Precondition,
+  shown: string,
+  trashPath: string | undefined,
+  fsync: boolean,
+): Promise<number> {
+  const tmp = tempName(dst);
+  try {
+    const out = openSync(tmp, 'wx', 0o600);
+    let total = 0;
+    try {
+      for await (const chunk of data) {
+        writeAll(out, chunk, chunk.length);
+        total += chunk.length;
+      }
+      fchmodSync(out, meta.mode);
+      futimesSync(out, nowSeconds(), toSeconds(meta.mtimeNs));
+      if (fsync) fsyncSync(out);
+    } finally {
+      closeSync(out);
+    }
+    commit(tmp, dst, pre, shown, trashPath);
+    return total;
+  } catch (err) {
+    tryUnlink(tmp);
+    throw err;
+  }
+}
+
+/** Creates or replaces a symlink atomically. */
+export function symlinkAtomic(
+  dst: string,
+  target: string,
+  mtimeNs: bigint,
+  pre: Precondition,
+  shown: string,
+  trashPath: string | undefined,
+): void {
+  const tmp = tempName(dst);
+  try {
+    symlinkSync(target, tmp);
+    lutimesSync(tmp, nowSeconds(), toSeconds(mtimeNs));
+    commit(tmp, dst, pre, shown, trashPath);
+  } catch (err) {
+    tryUnlink(tmp);
+    throw err;
+  }
+}
+
+function commit(
+  tmp: string,
+  dst: string,
+  pre: Precondition,
+  shown: string,
+  trashPath: string | undefined,
+): void {
+  checkPrecondition(dst, pre, shown);
+  if (pre.type === 'same' && trashPath) keepOldVersion(dst, trashPath);
+  renameSync(tmp, dst);
+}
+
+/** Before an overwrite: a hard link in the trash keeps the old version, and the rename stays atomic. */
+function keepOldVersion(abs: string, dest: string): void {
+  mkdirSync(dirname(dest), { recursive: true });
+  try {
+    linkSync(abs, dest);
+  } catch {
+    copyFileSync(abs, dest, 1 /* COPYFILE_EXCL: never overwrite a kept version */);
+  }
+}
+
+function copySmall(job: CopyJob, out: number): number {
+  buffer ??= Buffer.allocUnsafe(SMALL_FILE);
+  const fd = openSync(job.src, 'r');
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    if (!unchangedFile(before, job.expect))
+      throw new ChangedDuringSync(
+        'source',
+        `${job.shown} changed on the source before it was copied`,
+      );
+    // One read of the size the scan saw: a file that grew or shrank since is caught by the
+    // fstat below (its size or mtime moved), so no read-until-EOF is needed.
+    const total = readSync(fd, buffer, 0, job.expect.size, 0);
+    writeAll(out, buffer, total);
+    const after = fstatSync(fd, { bigint: true });
+    if (
+      after.size !== before.size ||
+      after.mtimeNs !== before.mtimeNs ||
+      after.ctimeNs !== before.ctimeNs
+    ) {
+      throw new ChangedDuringSync(
+        'source',
+        `${job.shown} changed on the source while it was copied`,
+      );
+    }
+    return total;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function copyLarge(job: CopyJob, tmp: string): number {
+  const before = lstatOrUndefined(job.src);
+  if (!before || !unchangedFile(before, job.expect)) {
+    throw new ChangedDuringSync(
+      'source',
+      `${job.shown} changed on the source before it was copied`,
+    );
+  }
+  // One copy_file_range (or a reflink where the file system offers it).
+  copyFileSync(job.src, tmp, 1 /* COPYFILE_EXCL */);
+  const after = lstatOrUndefined(job.src);
+  if (
+    !after ||
+    after.size !== before.size ||
+    after.mtimeNs !== before.mtimeNs ||
+    after.ctimeNs !== before.ctimeNs
+  ) {
+    throw new ChangedDuringSync('source', `${job.shown} changed on the source while it was copied`);
+  }
+  chmodSync(tmp, job.mode);
+  utimesSync(tmp, nowSeconds(), toSeconds(job.mtimeNs));
+  if (job.fsync) {
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return Number(after.size);
+}
+
+function writeAll(fd: number, buf: Uint8Array, n: number): void {
+  let off = 0;
+  while (off < n) off += writeSync(fd, buf, off, n - off);
+}
+
+// One random tag per thread and a counter: randomBytes per file cost 4 us (a getrandom call).
+const tag = randomBytes(4).toString('hex');
+let counter = 0;
+
+export function tempName(abs: string): string {
+  // Keep the name under NAME_MAX (255 bytes) whatever the original's length.
+  const base = Buffer.from(basename(abs))
+    .subarray(0, 180)
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '');
+  return join(dirname(abs), `${TEMP_PREFIX}${tag}${(counter++).toString(36)}-${base}`);
+}
+
+/**
+ * libuv truncates the double it is given to whole microseconds, and a double near 1.8e9 s is
+ * exact only to about 0.24 us: aiming at the middle of the microsecond makes the truncation
+ * land on it, so a copy's mtime is off by less than 1 us (the ns digits are lost).
+ */
+export function toSeconds(ns: bigint): number {
+  return Number(ns / 1000n) / 1e6 + 5e-7;
+}
+
+export function nowSeconds(): number {
+  return Date.now() / 1000;
+}

@@ -1,0 +1,70 @@
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FilterSpec } from '../../core/filter.ts';
+import type { RelPath } from '../../core/path.ts';
+import type { Listing } from '../endpoint.ts';
+import { type PackedListing, unpack } from './listing-codec.ts';
+import type { WalkData, WalkMessage } from './walk-worker.ts';
+
+/**
+ * A whole-root walk on its own thread, running ahead of the engine: the engine's `list(dir)`
+ * takes the listing from here (waiting if the walker has not reached it yet), so both roots
+ * are walked at once, each on its own core, while the engine compares. A listing is handed
+ * out once and then dropped.
+ */
+export class WalkAhead {
+  private readonly ready = new Map<RelPath, PackedListing>();
+  private readonly waiting = new Map<RelPath, (l: PackedListing | undefined) => void>();
+  private done = false;
+  private failure: Error | undefined;
+  private readonly worker: Worker;
+
+  constructor(root: string, filter: FilterSpec, cleanTemps: boolean) {
+    const ext = extname(fileURLToPath(import.meta.url));
+    const data: WalkData = { root, filter, cleanTemps };
+    this.worker = new Worker(new URL(`./walk-worker${ext}`, import.meta.url), { workerData: data });
+    this.worker.on('message', (m: WalkMessage) => {
+      if (m.type === 'done') return this.finish();
+      m.dirs.forEach((dir, i) => {
+        const l = m.listings[i] as PackedListing;
+        const w = this.waiting.get(dir);
+        if (w) {
+          this.waiting.delete(dir);
+          w(l);
+        } else this.ready.set(dir, l);
+      });
+    });
+    this.worker.on('error', (err) => {
+      this.failure = err;
+      this.finish();
+    });
+  }
+
+  /** The listing of `dir`, or undefined when the walk will never produce it (list it directly). */
+  async take(dir: RelPath): Promise<Listing | undefined> {
+    const l = this.ready.get(dir);
+    if (l) {
+      this.ready.delete(dir);
+      return unpack(l);
+    }
+    if (this.done) {
+      if (this.failure) throw this.failure;
+      return undefined;
+    }
+    const p = await new Promise<PackedListing | undefined>((resolve) =>
+      this.waiting.set(dir, resolve),
+    );
+    return p && unpack(p);
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private finish(): void {
+    this.done = true;
+    for (const w of this.waiting.values()) w(undefined);
+    this.waiting.clear();
+  }
+}
