@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  constants,
   closeSync,
   copyFileSync,
   fchmodSync,
@@ -146,7 +147,7 @@ function keepOldVersion(abs: string, dest: string): void {
   try {
     linkSync(abs, dest);
   } catch {
-    copyFileSync(abs, dest, 1 /* COPYFILE_EXCL: never overwrite a kept version */);
+    copyFileSync(abs, dest, constants.COPYFILE_EXCL); // never overwrite a kept version
   }
 }
 
@@ -189,8 +190,8 @@ function copyLarge(job: CopyJob, tmp: string): number {
       `${job.shown} changed on the source before it was copied`,
     );
   }
-  // One copy_file_range (or a reflink where the file system offers it).
-  copyFileSync(job.src, tmp, 1 /* COPYFILE_EXCL */);
+  // A reflink where the file system offers one (btrfs, XFS), else copy_file_range in the kernel.
+  copyFileSync(job.src, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
   const after = lstatOrUndefined(job.src);
   if (
     !after ||
