@@ -22,20 +22,15 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
 const CONCORD_BIN = path.join(REPO, 'bin', 'concord.js');
 const SEED = 1;
 
+const concordMirror = (src, dst) => [process.execPath, [CONCORD_BIN, 'mirror', src, dst]];
+const rsyncMirror = (src, dst) => ['rsync', ['-a', '--delete', `${src}/`, `${dst}/`]];
+const cpCopy = (src, dst) => ['cp', ['-a', `${src}/.`, `${dst}/`]];
+
 // noop: null means the tool has no incremental mode worth timing.
 const TOOLS = {
-  concord: {
-    initial: (src, dst) => [process.execPath, [CONCORD_BIN, 'mirror', src, dst]],
-    noop: (src, dst) => [process.execPath, [CONCORD_BIN, 'mirror', src, dst]],
-  },
-  rsync: {
-    initial: (src, dst) => ['rsync', ['-a', '--delete', `${src}/`, `${dst}/`]],
-    noop: (src, dst) => ['rsync', ['-a', '--delete', `${src}/`, `${dst}/`]],
-  },
-  cp: {
-    initial: (src, dst) => ['cp', ['-a', `${src}/.`, `${dst}/`]],
-    noop: null,
-  },
+  concord: { initial: concordMirror, noop: concordMirror },
+  rsync: { initial: rsyncMirror, noop: rsyncMirror },
+  cp: { initial: cpCopy, noop: null },
 };
 
 const USAGE = `usage: node bench/mirror.mjs [--files 50000] [--dirs 2000] [--runs 3]

@@ -86,7 +86,7 @@ export async function runOneWay(
   if (exceedsMaxDelete(toDelete, opts.maxDelete)) {
     throw new ConcordError(
       'guard',
-      `the run would delete ${toDelete} ${toDelete === 1 ? "entry" : "entries"}, more than --max-delete ${opts.maxDelete}`,
+      `the run would delete ${toDelete} ${toDelete === 1 ? 'entry' : 'entries'}, more than --max-delete ${opts.maxDelete}`,
       {
         path: dst.uri,
         hint: 'nothing was changed; check the roots, or raise --max-delete',

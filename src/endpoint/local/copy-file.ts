@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
-  constants,
   closeSync,
+  constants,
   copyFileSync,
   fchmodSync,
   fstatSync,
