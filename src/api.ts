@@ -47,13 +47,14 @@ export function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
   const dryRun = o.dryRun ?? false;
   // Two workers: both roots are walked at once, and copies use both cores.
   const pool = o.workers === false ? undefined : new WorkerPool(2);
-  const src = new LocalEndpoint({ root: roots.src, uri: a, pool });
+  const walkThread = o.workers !== false;
+  const src = new LocalEndpoint({ root: roots.src, uri: a, pool, walkThread });
   const dst = new LocalEndpoint({
     pool,
     root: roots.dst,
     uri: b,
     trashDir: (o.trash ?? true) ? trashDir(roots.dst, new Date(now())) : undefined,
-    cleanTemps: !dryRun,
+    walkThread,
     fsync: o.fsync ?? false,
   });
   const opts: OneWayOptions = {

@@ -4,7 +4,7 @@ import { parent, type RelPath } from '../core/path.ts';
 import { type Operation, Phase } from '../core/plan.ts';
 import { type Problem, type ProblemCode, problem } from '../core/problem.ts';
 import { ChangedDuringSync, type Endpoint, type WriteSource } from '../endpoint/endpoint.ts';
-import { errText } from '../endpoint/local/local.ts';
+import { errText } from '../errors.ts';
 import type { Emit, Progress } from '../jobs/events.ts';
 
 export interface ApplyResult {
@@ -120,7 +120,10 @@ export async function execute(
         // Registered before any await, so a child pulled by another lane finds it.
         const task = (async () => {
           if (parentMade) await parentMade;
-          if (op.path !== '' && failedDirs.has(dir)) {
+          if (
+            (op.path !== '' && failedDirs.has(dir)) ||
+            (op.op === 'set-meta' && failedDirs.has(op.path))
+          ) {
             // Nothing below a directory that could not be created: its problem says why.
             if (op.op === 'mkdir') failedDirs.add(op.path);
             progress.filesDone++;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConcordError, EXIT, exitCodeOf } from '../errors.ts';
+import { ConcordError, EXIT, errText, exitCodeOf } from '../errors.ts';
 import type { Out } from './render.ts';
 
 const HELP = `concord: keep two directory trees in agreement
@@ -58,6 +58,14 @@ export async function main(argv: string[], out: Out = process): Promise<number> 
     if (err instanceof ConcordError) {
       out.stderr.write(`concord: ${err.line()}\n`);
       return exitCodeOf(err);
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e?.code !== undefined && e.syscall !== undefined && !process.env.CONCORD_DEBUG) {
+      // A system error the engine did not expect here: one line, the stack only on request.
+      out.stderr.write(
+        `concord: ${e.path ? `${e.path}: ` : ''}${errText(e)} (CONCORD_DEBUG=1 shows where)\n`,
+      );
+      return EXIT.failed;
     }
     out.stderr.write(
       `concord: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,

@@ -1,3 +1,4 @@
+import { comparePaths } from '../core/path.ts';
 import type { Operation, Reason } from '../core/plan.ts';
 import { formatBytes, formatCount } from './format.ts';
 
@@ -9,12 +10,14 @@ const GROUPS: { title: string; mark: string; reasons: Reason[] }[] = [
   { title: 'Delete (to the trash)', mark: '-', reasons: ['extra', 'replaced'] },
 ];
 
-/** `concord plan`: the operations grouped by what they do, in path order inside a group. */
+/** `concord plan`: the operations grouped by what they do, in path order (parent first) inside a group. */
 export function planText(ops: readonly Operation[], header: string, trash: boolean): string {
   const lines = [header];
   let shown = 0;
   for (const g of GROUPS) {
-    const members = ops.filter((o) => g.reasons.includes(o.reason));
+    const members = ops
+      .filter((o) => g.reasons.includes(o.reason))
+      .sort((x, y) => comparePaths(x.path, y.path));
     if (members.length === 0) continue;
     shown += members.length;
     const title = trash ? g.title : g.title.replace(' (to the trash)', ' (for good: --no-trash)');

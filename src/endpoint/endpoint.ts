@@ -14,6 +14,8 @@ export interface Capabilities {
 /** A listing that may be incomplete: when `complete` is false, nothing under it may be deleted (S17). */
 export interface Listing extends DirListing {
   complete: boolean;
+  /** Our temporary files left by an interrupted run (see `discard`). */
+  leftovers?: RelPath[];
 }
 
 /** Where the bytes of a write come from. */
@@ -80,5 +82,11 @@ export interface Endpoint {
    * the call throws an error with code ENOTEMPTY.
    */
   remove(path: RelPath, pre: Precondition): Promise<void>;
+  /**
+   * Removes a leftover temporary file of an interrupted run, for good (it never held a
+   * version of anything: the rename that would have committed it did not happen). Refuses
+   * any other name.
+   */
+  discard(path: RelPath): Promise<void>;
   close(): Promise<void>;
 }

@@ -5,7 +5,7 @@ import { ABSENT, countPlan, deletions, type Operation, orderPlan } from '../core
 import type { Problem } from '../core/problem.ts';
 import { exceedsMaxDelete } from '../core/safety.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
-import { ConcordError } from '../errors.ts';
+import { ConcordError, errText } from '../errors.ts';
 import type { Emit } from '../jobs/events.ts';
 import { scanAndPlan } from './scan-plan.ts';
 
@@ -55,8 +55,7 @@ export interface OneWayResult {
 /** Plans a one-way run; changes nothing. */
 export async function planOneWay(src: Endpoint, dst: Endpoint, opts: OneWayOptions, deps: Deps) {
   const caps = await dst.capabilities();
-  const tolerance =
-    opts.modifyWindowNs > caps.mtimePrecisionNs ? opts.modifyWindowNs : caps.mtimePrecisionNs;
+  const tolerance = maxBig(opts.modifyWindowNs, caps.mtimePrecisionNs);
   deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'scan' });
   const scanned = await scanAndPlan(
     src,
@@ -99,7 +98,8 @@ export async function runOneWay(
   let bytesCopied = countPlan(planned.ops).bytesToCopy;
   if (!opts.dryRun) {
     deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
-    if ((await dst.stat('')) === undefined) await dst.mkdir('', ABSENT);
+    if ((await dst.stat('')) === undefined) await createRoot(dst);
+    for (const path of planned.leftovers) await dst.discard(path).catch(() => {});
     const applied = await execute(
       planned.ops,
       src,
@@ -133,4 +133,21 @@ export async function runOneWay(
       problems,
     },
   };
+}
+
+async function createRoot(dst: Endpoint): Promise<void> {
+  try {
+    await dst.mkdir('', ABSENT);
+  } catch (err) {
+    throw new ConcordError('bad-root', `cannot create the destination: ${errText(err)}`, {
+      path: dst.uri,
+      hint: 'check that its parent is writable',
+      cause: err,
+    });
+  }
+}
+
+/** Math.max does not take bigints. */
+function maxBig(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }

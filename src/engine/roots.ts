@@ -1,8 +1,7 @@
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { rootsOverlap } from '../core/safety.ts';
-import { errText } from '../endpoint/local/local.ts';
-import { ConcordError } from '../errors.ts';
+import { ConcordError, errText } from '../errors.ts';
 
 export interface LocalRoots {
   /** Resolved (symlinks followed) absolute paths. */
@@ -37,6 +36,18 @@ export function resolveLocalRoots(a: string, b: string): LocalRoots {
         path: b,
         hint: 'create it first, or check the path',
       });
+    }
+    try {
+      accessSync(parent, constants.W_OK | constants.X_OK);
+    } catch (err) {
+      throw new ConcordError(
+        'bad-root',
+        `cannot be created: its parent is not writable (${errText(err)})`,
+        {
+          path: b,
+          hint: 'choose a destination you can write to, or fix the permissions of its parent',
+        },
+      );
     }
     dst = join(realpathSync(parent), basename(bAbs));
   }

@@ -6,7 +6,7 @@ import { basename, join, type RelPath } from '../core/path.ts';
 import type { Operation } from '../core/plan.ts';
 import { type Problem, problem } from '../core/problem.ts';
 import { ChangedDuringSync, type Endpoint, type Listing } from '../endpoint/endpoint.ts';
-import { errText } from '../endpoint/local/local.ts';
+import { errText } from '../errors.ts';
 import type { Emit } from '../jobs/events.ts';
 
 export interface ScanPlanOptions {
@@ -19,6 +19,8 @@ export interface ScanPlanResult {
   /** In emission order: parent-first (orderPlan makes the execution order). */
   ops: Operation[];
   problems: Problem[];
+  /** Our temporary files on the target, left by an interrupted run. */
+  leftovers: RelPath[];
   dirsScanned: number;
   entriesScanned: number;
 }
@@ -45,7 +47,13 @@ export async function scanAndPlan(
   jobId: string,
   now: () => number,
 ): Promise<ScanPlanResult> {
-  const out: ScanPlanResult = { ops: [], problems: [], dirsScanned: 0, entriesScanned: 0 };
+  const out: ScanPlanResult = {
+    ops: [],
+    problems: [],
+    leftovers: [],
+    dirsScanned: 0,
+    entriesScanned: 0,
+  };
   const srcRoot = await src.stat('');
   const dstRoot = await dst.stat('');
   const filter = makeFilter(opts.filter);
@@ -73,6 +81,7 @@ export async function scanAndPlan(
     out.dirsScanned++;
     collect(out.problems, srcList, 'A');
     collect(out.problems, dstList, 'B');
+    if (dstList?.leftovers) out.leftovers.push(...dstList.leftovers);
     // An unreadable target directory cannot be written into safely; an unreadable source
     // directory says nothing about what its target counterpart should hold (S17).
     if (

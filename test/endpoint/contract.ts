@@ -98,7 +98,7 @@ export function runEndpointContract(
       assert.equal(b.mode, lstatSync(join(root, 'b.txt')).mode & 0o7777);
     });
 
-    it("list: hides the root's .concord/ and temporary files; special files are problems", async (t) => {
+    it("list: hides the root's .concord/; our temporary files are leftovers; special files are problems", async (t) => {
       const { root, ep } = setup(t);
       mkdirSync(join(root, '.concord'));
       writeFileSync(join(root, '.concord-tmp-1234-x'), 'partial');
@@ -118,6 +118,18 @@ export function runEndpointContract(
         (await ep.list('d')).entries.map((e) => e.name),
         ['.concord'],
       );
+      assert.deepEqual(top.leftovers, ['.concord-tmp-1234-x']);
+      assert.equal(existsSync(join(root, '.concord-tmp-1234-x')), true, 'listing removes nothing');
+    });
+
+    it('discard: removes a leftover temporary file, and refuses any other name', async (t) => {
+      const { root, ep } = setup(t);
+      writeFileSync(join(root, '.concord-tmp-1234-x'), 'partial');
+      writeFileSync(join(root, 'precious'), 'data');
+      await ep.discard('.concord-tmp-1234-x');
+      assert.equal(existsSync(join(root, '.concord-tmp-1234-x')), false);
+      await assert.rejects(ep.discard('precious'));
+      assert.equal(readFileSync(join(root, 'precious'), 'utf8'), 'data');
     });
 
     it('list: a directory that cannot be listed is an incomplete listing with a problem', async (t) => {

@@ -2,10 +2,7 @@ import { LocalEndpoint } from '../../src/endpoint/local/local.ts';
 import { WorkerPool } from '../../src/endpoint/local/pool.ts';
 import { runEndpointContract } from './contract.ts';
 
-runEndpointContract(
-  'local',
-  (root, trashDir) => new LocalEndpoint({ root, trashDir, cleanTemps: true }),
-);
+runEndpointContract('local', (root, trashDir) => new LocalEndpoint({ root, trashDir }));
 
 // The same promises hold when copies go through the worker pool.
 const pool = new WorkerPool(2);

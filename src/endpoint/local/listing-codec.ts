@@ -16,6 +16,7 @@ export interface PackedListing {
   targets: string[];
   problems: Listing['problems'];
   complete: boolean;
+  leftovers?: Listing['leftovers'];
 }
 
 const KINDS: Kind[] = ['file', 'dir', 'symlink'];
@@ -44,6 +45,7 @@ export function pack(l: Listing): PackedListing {
     targets,
     problems: l.problems,
     complete: l.complete,
+    ...(l.leftovers ? { leftovers: l.leftovers } : {}),
   };
 }
 
@@ -67,5 +69,7 @@ export function unpack(p: PackedListing): Listing {
       entries.push(e);
     }
   }
-  return { entries, problems: p.problems, complete: p.complete };
+  const l: Listing = { entries, problems: p.problems, complete: p.complete };
+  if (p.leftovers) l.leftovers = p.leftovers;
+  return l;
 }

@@ -2,8 +2,8 @@ import { readdirSync, unlinkSync } from 'node:fs';
 import type { Entry } from '../../core/entry.ts';
 import { compareNames, join, type RelPath } from '../../core/path.ts';
 import { type Problem, problem } from '../../core/problem.ts';
+import { errText } from '../../errors.ts';
 import type { Listing } from '../endpoint.ts';
-import { errText } from './errors.ts';
 import { entryOf, lstatOrUndefined } from './stat.ts';
 
 export const STATE_DIR = '.concord';
@@ -13,7 +13,7 @@ export const TEMP_PREFIX = '.concord-tmp-';
  * One directory of a local root, synchronously: readdir, then lstat per entry (a loop of sync
  * calls is the fastest walk on 2 cores, STACK.md). Runs on the main thread or in a worker.
  */
-export function listDir(absDir: string, dir: RelPath, cleanTemps: boolean): Listing {
+export function listDir(absDir: string, dir: RelPath): Listing {
   let names: string[];
   try {
     names = readdirSync(absDir);
@@ -31,14 +31,16 @@ export function listDir(absDir: string, dir: RelPath, cleanTemps: boolean): List
   names.sort(compareNames);
   const entries: Entry[] = [];
   const problems: Problem[] = [];
+  const leftovers: RelPath[] = [];
   let complete = true;
   for (const name of names) {
     if (dir === '' && name === STATE_DIR) continue;
     // Plain concatenation: path.join normalizes, and costs as much as a third of an lstat.
     const abs = `${absDir}/${name}`;
     if (name.startsWith(TEMP_PREFIX)) {
-      // Leftovers of an interrupted run: never synced, removed on the target.
-      if (cleanTemps) tryUnlink(abs);
+      // Leftovers of an interrupted run: never synced; the engine discards them on the
+      // target once the guard rails have let the run go ahead.
+      leftovers.push(join(dir, name));
       continue;
     }
     try {
@@ -55,7 +57,7 @@ export function listDir(absDir: string, dir: RelPath, cleanTemps: boolean): List
       problems.push(problem(join(dir, name), 'unreadable', `cannot stat: ${errText(err)}`));
     }
   }
-  return { entries, problems, complete };
+  return { entries, problems, complete, ...(leftovers.length > 0 ? { leftovers } : {}) };
 }
 
 export function tryUnlink(p: string): void {

@@ -32,13 +32,12 @@ import {
   toSeconds,
   writeFileAtomic,
 } from './copy-file.ts';
-import { listDir } from './listing.ts';
+import { listDir, STATE_DIR, TEMP_PREFIX, tryUnlink } from './listing.ts';
 import type { WorkerPool } from './pool.ts';
 import { checkPrecondition } from './precondition.ts';
 import { entryOf, lstatOrUndefined, unchangedFile } from './stat.ts';
 import { WalkAhead } from './walk-ahead.ts';
 
-export { errText } from './errors.ts';
 export { STATE_DIR, TEMP_PREFIX } from './listing.ts';
 
 export interface LocalOptions {
@@ -48,12 +47,12 @@ export interface LocalOptions {
   uri?: string;
   /** Absolute directory receiving removed and overwritten entries; none: removed for good. */
   trashDir?: string | undefined;
-  /** Remove leftover temporary files of an interrupted run as they are listed. */
-  cleanTemps?: boolean;
   /** fsync each written file before renaming it into place. */
   fsync?: boolean;
   /** Worker threads for local copies; without one, copies run on this thread. */
   pool?: WorkerPool | undefined;
+  /** Walk the root on a thread of its own when asked to walk ahead (default true). */
+  walkThread?: boolean;
 }
 
 /**
@@ -68,6 +67,7 @@ export class LocalEndpoint implements Endpoint {
   private hasher: Promise<IHasher> | undefined;
   private readBuffer: Buffer | undefined;
   private walker: WalkAhead | undefined;
+  private stateDirReady = false;
 
   constructor(opts: LocalOptions) {
     this.opts = opts;
@@ -91,12 +91,13 @@ export class LocalEndpoint implements Endpoint {
   }
 
   walkAhead(filter: FilterSpec): void {
-    this.walker ??= new WalkAhead(this.root, filter, this.opts.cleanTemps ?? false);
+    if (this.opts.walkThread === false) return;
+    this.walker ??= new WalkAhead(this.root, filter);
   }
 
   async list(dir: RelPath): Promise<Listing> {
     const ahead = await this.walker?.take(dir);
-    return ahead ?? listDir(this.localPath(dir), dir, this.opts.cleanTemps ?? false);
+    return ahead ?? listDir(this.localPath(dir), dir);
   }
 
   async hash(path: RelPath, expect: Entry): Promise<string> {
@@ -209,12 +210,35 @@ export class LocalEndpoint implements Endpoint {
     }
   }
 
+  async discard(path: RelPath): Promise<void> {
+    if (!basename(path).startsWith(TEMP_PREFIX))
+      throw new Error(`${path} is not a temporary file of ours`);
+    tryUnlink(this.localPath(path));
+  }
+
   async close(): Promise<void> {
     await this.walker?.close();
   }
 
   private trashPath(path: RelPath): string | undefined {
-    return this.opts.trashDir === undefined ? undefined : joinPath(this.opts.trashDir, path);
+    if (this.opts.trashDir === undefined) return undefined;
+    this.ensureStateDir();
+    return joinPath(this.opts.trashDir, path);
+  }
+
+  /**
+   * Creating `.concord/` changes the root's mtime, which the plan may not restore (it only
+   * restores the times of directories it writes into): put the root's times back, or the
+   * next run would find the root out of sync (S12).
+   */
+  private ensureStateDir(): void {
+    if (this.stateDirReady) return;
+    this.stateDirReady = true;
+    const dir = joinPath(this.root, STATE_DIR);
+    if (lstatOrUndefined(dir)) return;
+    const before = lstatOrUndefined(this.root);
+    mkdirSync(dir, { recursive: true });
+    if (before) utimesSync(this.root, toSeconds(before.atimeNs), toSeconds(before.mtimeNs));
   }
 }
 

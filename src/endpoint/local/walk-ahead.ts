@@ -20,9 +20,9 @@ export class WalkAhead {
   private failure: Error | undefined;
   private readonly worker: Worker;
 
-  constructor(root: string, filter: FilterSpec, cleanTemps: boolean) {
+  constructor(root: string, filter: FilterSpec) {
     const ext = extname(fileURLToPath(import.meta.url));
-    const data: WalkData = { root, filter, cleanTemps };
+    const data: WalkData = { root, filter };
     this.worker = new Worker(new URL(`./walk-worker${ext}`, import.meta.url), { workerData: data });
     this.worker.on('message', (m: WalkMessage) => {
       if (m.type === 'done') return this.finish();

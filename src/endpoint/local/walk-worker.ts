@@ -8,7 +8,6 @@ import { type PackedListing, pack } from './listing-codec.ts';
 export interface WalkData {
   root: string;
   filter: FilterSpec;
-  cleanTemps: boolean;
 }
 
 export type WalkMessage =
@@ -20,7 +19,7 @@ export type WalkMessage =
  * skipping what the filter excludes, and posts the listings in batches: one message per
  * directory cost ~80 us, more than listing a small directory.
  */
-function walk({ root, filter: spec, cleanTemps }: WalkData): void {
+function walk({ root, filter: spec }: WalkData): void {
   const filter = makeFilter(spec);
   const stack: RelPath[] = [''];
   let dirs: RelPath[] = [];
@@ -37,7 +36,7 @@ function walk({ root, filter: spec, cleanTemps }: WalkData): void {
     entries = 0;
   };
   for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
-    const listing = listDir(dir === '' ? root : joinPath(root, dir), dir, cleanTemps);
+    const listing = listDir(dir === '' ? root : joinPath(root, dir), dir);
     dirs.push(dir);
     listings.push(pack(listing));
     entries += listing.entries.length + 1;
