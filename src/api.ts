@@ -35,7 +35,7 @@ export interface LocalSyncOptions {
   now?: () => number;
 }
 
-export const DEFAULT_CONCURRENCY = 32;
+export const DEFAULT_CONCURRENCY = 128;
 
 /**
  * Wires a one-way run between two local directories: resolves and checks the roots (throws

@@ -7,6 +7,9 @@ import { ChangedDuringSync, type Endpoint, type WriteSource } from '../endpoint/
 import { errText } from '../errors.ts';
 import type { Emit, Progress } from '../jobs/events.ts';
 
+/** Copies handed to the endpoint at once. */
+const BATCH = 64;
+
 export interface ApplyResult {
   done: Operation[];
   problems: Problem[];
@@ -24,7 +27,7 @@ export interface ApplyOptions {
  * Executes an ordered plan on the target. Each operation re-checks its precondition where the
  * files are (the endpoint does it, S16); a failure is a Problem for that path and the run goes
  * on (S17), except that nothing is attempted below a directory that could not be created.
- * Writes run `concurrency` at a time; phases do not overlap.
+ * File copies run up to `concurrency` at a time; phases do not overlap.
  */
 export async function execute(
   ops: readonly Operation[],
@@ -39,7 +42,6 @@ export async function execute(
   for (const op of ops)
     if (op.op === 'copy' && op.source?.kind === 'file') progress.bytesTotal += op.source.size;
   const failedDirs = new Set<RelPath>();
-  const madeDirs = new Map<RelPath, Promise<void>>();
   const direct = src.localPath !== undefined && dst.localPath !== undefined;
   let lastEmit = 0;
 
@@ -103,41 +105,45 @@ export async function execute(
     }
   };
 
-  // Phases run one after the other. Writes run `concurrency` at a time, each waiting for the
-  // mkdir of its parent; deletions and directory times go one by one, children first.
-  for (let start = 0; start < ops.length; ) {
+  // Phases run one after the other, and within a phase operations start in plan order (so a
+  // directory exists before anything is written into it). File copies of the Write phase go
+  // in batches, several batches in flight: a batch reaches the worker pool in one tick, and
+  // the per-operation bookkeeping stays small (one promise per copy, none per lane).
+  const batchSize = Math.min(BATCH, opts.concurrency);
+  const window = Math.max(1, Math.ceil(opts.concurrency / batchSize));
+  const skip = (op: Operation): boolean => {
+    const below = op.path !== '' && failedDirs.has(parent(op.path));
+    if (!below && !(op.op === 'set-meta' && failedDirs.has(op.path))) return false;
+    // Nothing below a directory that could not be created: its problem says why.
+    if (op.op === 'mkdir') failedDirs.add(op.path);
+    progress.filesDone++;
+    return true;
+  };
+  for (let start = 0; start < ops.length && !opts.signal?.aborted; ) {
     const phase = (ops[start] as Operation).phase;
-    let end = start;
-    while (end < ops.length && (ops[end] as Operation).phase === phase) end++;
-    const group = ops.slice(start, end);
-    start = end;
-    let next = 0;
-    const lane = async () => {
-      while (next < group.length && !opts.signal?.aborted) {
-        const op = group[next++] as Operation;
-        const dir = parent(op.path);
-        const parentMade = op.path === '' ? undefined : madeDirs.get(dir);
-        // Registered before any await, so a child pulled by another lane finds it.
-        const task = (async () => {
-          if (parentMade) await parentMade;
-          if (
-            (op.path !== '' && failedDirs.has(dir)) ||
-            (op.op === 'set-meta' && failedDirs.has(op.path))
-          ) {
-            // Nothing below a directory that could not be created: its problem says why.
-            if (op.op === 'mkdir') failedDirs.add(op.path);
-            progress.filesDone++;
-            return;
-          }
-          await run(op);
-        })();
-        if (op.op === 'mkdir') madeDirs.set(op.path, task);
-        await task;
-      }
+    const inFlight = new Set<Promise<unknown>>();
+    let batch: Operation[] = [];
+    const flush = async () => {
+      const p = Promise.all(batch.map(run));
+      batch = [];
+      inFlight.add(p);
+      p.finally(() => inFlight.delete(p));
+      while (inFlight.size >= window) await Promise.race(inFlight);
     };
-    const lanes = phase === Phase.Write ? opts.concurrency : 1;
-    await Promise.all(Array.from({ length: lanes }, lane));
-    if (opts.signal?.aborted) break;
+    for (; start < ops.length && (ops[start] as Operation).phase === phase; start++) {
+      if (opts.signal?.aborted) break;
+      const op = ops[start] as Operation;
+      if (skip(op)) continue;
+      if (phase === Phase.Write && op.op === 'copy' && op.source?.kind === 'file') {
+        batch.push(op);
+        if (batch.length >= batchSize) await flush();
+      } else {
+        // A mkdir must be done before its children start; the rest is cheap and in order.
+        await run(op);
+      }
+    }
+    if (batch.length > 0) await flush();
+    await Promise.all(inFlight);
   }
   return result;
 }

@@ -100,7 +100,7 @@ export function parseSyncArgs(command: SyncArgs['command'], argv: string[]): Syn
     concurrency:
       values.concurrency === undefined
         ? DEFAULT_CONCURRENCY
-        : integer('concurrency', values.concurrency, 1, 256),
+        : integer('concurrency', values.concurrency, 1, 1024),
     fsync: values.fsync ?? false,
     yes: values.yes ?? false,
   };

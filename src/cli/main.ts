@@ -20,7 +20,7 @@ Options:
       --include GLOB      take matching paths back in (as !GLOB; the last matching rule wins)
       --max-delete N      refuse, before changing anything, a run that would delete more than N
       --no-trash          delete and overwrite for good instead of keeping B/.concord/trash/
-      --concurrency N     writes in flight at once (default 32)
+      --concurrency N     file copies in flight at once (default 128)
       --fsync             flush each file to disk before it is renamed into place
 
 A .concordignore file in A's root adds gitignore rules. B/.concord/ is never synced.

@@ -390,7 +390,7 @@ describe('--concurrency and --fsync', () => {
     return spec;
   };
 
-  for (const n of ['1', '256']) {
+  for (const n of ['1', '1024']) {
     test(`--concurrency ${n} copies everything`, async (t) => {
       const { A, B } = roots(t, many());
       const r = await cli(['mirror', A, B, '--concurrency', n]);
@@ -402,7 +402,7 @@ describe('--concurrency and --fsync', () => {
   test('bad --concurrency values are refused with exit 2 and nothing changed', async (t) => {
     const { dir, A, B } = roots(t, { f: 'f' });
     const before = fingerprint(dir);
-    const bad = ['0', '-1', 'abc', '1.5', '257', ''];
+    const bad = ['0', '-1', 'abc', '1.5', '1025', ''];
     const results = await Promise.all(bad.map((v) => cli(['mirror', A, B, `--concurrency=${v}`])));
     results.forEach((r, k) => {
       assert.equal(r.code, 2, `--concurrency=${bad[k]}`);
