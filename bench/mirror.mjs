@@ -184,9 +184,11 @@ async function main() {
 
   const env = environmentInfo();
   const rsyncVersion = commandLine('rsync', ['--version']);
+  const commit = commandLine('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']);
   console.log(`mirror benchmark  ${env.date}`);
   console.log(`nproc ${env.nproc}, node ${env.node}, ${env.kernel}, ${env.cpu}`);
-  console.log(`${rsyncVersion}${concordVersion ? `; concord ${concordVersion}` : ''}`);
+  const concordLabel = concordVersion ? `; concord ${concordVersion} (commit ${commit})` : '';
+  console.log(`${rsyncVersion}${concordLabel}`);
   console.log(
     `${srcSummary.files} files, ${srcSummary.dirs} dirs, ${srcSummary.bytes} bytes (${formatBytes(srcSummary.bytes)}); median of ${opts.runs} run(s)`,
   );
@@ -215,6 +217,7 @@ async function main() {
     ...env,
     rsync: rsyncVersion,
     concord: concordVersion,
+    commit,
     ...srcSummary,
     runs: opts.runs,
     results,
