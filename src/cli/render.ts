@@ -67,7 +67,9 @@ export function humanRenderer(out: Out, now: () => number): Renderer {
     },
     summary(s, label) {
       clear();
-      out.stdout.write(`${summaryText(s, label)}\n`);
+      // On one terminal the problems were just printed as they happened: count them only.
+      const listed = out.stdout.isTTY === true && out.stderr.isTTY === true;
+      out.stdout.write(`${summaryText(s, label, listed)}\n`);
     },
   };
 }
@@ -77,7 +79,7 @@ export function problemLine(p: Problem): string {
   return `concord: ${side}${p.path || '.'}: ${p.message}${p.hint ? ` (${p.hint})` : ''}`;
 }
 
-export function summaryText(s: Summary, label: string): string {
+export function summaryText(s: Summary, label: string, problemsShown = false): string {
   const verb = s.dryRun ? 'would be ' : '';
   const parts = [
     `${formatCount(s.created)} created`,
@@ -90,10 +92,11 @@ export function summaryText(s: Summary, label: string): string {
     `  ${parts.join(', ')}${verb ? ` (${verb.trim()})` : ''}`,
     `  ${formatBytes(s.bytesCopied)} ${s.dryRun ? 'to copy' : 'copied'} in ${formatDuration(s.durationMs)}`,
   ];
-  if (s.problems.length > 0) {
-    lines.push(
-      `  ${formatCount(s.problems.length)} problem${s.problems.length === 1 ? '' : 's'}: skipped entries were left as they are:`,
-    );
+  const n = s.problems.length;
+  const problems = `${formatCount(n)} problem${n === 1 ? '' : 's'}: skipped entries were left as they are`;
+  if (n > 0 && problemsShown) lines.push(`  ${problems} (listed above)`);
+  if (n > 0 && !problemsShown) {
+    lines.push(`  ${problems}:`);
     for (const p of s.problems.slice(0, 20))
       lines.push(`    ${problemLine(p).replace(/^concord: /, '')}`);
     if (s.problems.length > 20)

@@ -28,9 +28,10 @@ export function listDir(absDir: string, dir: RelPath): Listing {
       complete: false,
     };
   }
-  names.sort(compareNames);
   const entries: Entry[] = [];
   const problems: Problem[] = [];
+  if (names.some((n) => n.includes('\uFFFD'))) names = validNames(absDir, dir, problems);
+  names.sort(compareNames);
   const leftovers: RelPath[] = [];
   let complete = true;
   for (const name of names) {
@@ -66,4 +67,31 @@ export function tryUnlink(p: string): void {
   } catch {
     // already gone
   }
+}
+
+/**
+ * Node decodes file names as UTF-8 and replaces invalid bytes with U+FFFD, after which the
+ * name no longer reaches the file: such an entry would be skipped in silence. Re-read the
+ * directory as bytes and report every name that is not valid UTF-8 (it is never deleted on
+ * the other side either: it is not in the listing).
+ */
+function validNames(absDir: string, dir: RelPath, problems: Problem[]): string[] {
+  const valid: string[] = [];
+  for (const raw of readdirSync(absDir, { encoding: 'buffer' })) {
+    const name = raw.toString('utf8');
+    if (Buffer.from(name, 'utf8').equals(raw)) valid.push(name);
+    else {
+      problems.push(
+        problem(
+          join(dir, name),
+          'invalid-name',
+          `name is not valid UTF-8 (bytes: ${raw.toString('hex')}): not synced`,
+          {
+            hint: 'rename it to a UTF-8 name',
+          },
+        ),
+      );
+    }
+  }
+  return valid;
 }
