@@ -24,41 +24,97 @@ export interface ApplyOptions {
 }
 
 /**
- * Executes an ordered plan on the target. Each operation re-checks its precondition where the
- * files are (the endpoint does it, S16); a failure is a Problem for that path and the run goes
- * on (S17), except that nothing is attempted below a directory that could not be created.
- * File copies run up to `concurrency` at a time; phases do not overlap.
+ * Executes operations on the target. Each operation re-checks its precondition where the files
+ * are (the endpoint does it, S16); a failure is a Problem for that path and the run goes on
+ * (S17), except that nothing is attempted below a directory that could not be created.
+ * Operations start in the order given, so a directory exists before anything is written into
+ * it; file copies go in batches, several batches in flight (up to `concurrency` copies): a
+ * batch reaches the worker pool in one tick, and the bookkeeping per copy stays one promise.
+ * Operations can be added while earlier ones run (`add`), which lets copying start while the
+ * scan goes on.
  */
-export async function execute(
-  ops: readonly Operation[],
-  src: Endpoint,
-  dst: Endpoint,
-  opts: ApplyOptions,
-  emit: Emit,
-  jobId: string,
-): Promise<ApplyResult> {
-  const result: ApplyResult = { done: [], problems: [], bytesCopied: 0 };
-  const progress: Progress = { filesDone: 0, filesTotal: ops.length, bytesDone: 0, bytesTotal: 0 };
-  for (const op of ops)
-    if (op.op === 'copy' && op.source?.kind === 'file') progress.bytesTotal += op.source.size;
-  const failedDirs = new Set<RelPath>();
-  const direct = src.localPath !== undefined && dst.localPath !== undefined;
-  let lastEmit = 0;
-
-  const report = (current: string) => {
-    const now = opts.now();
-    if (now - lastEmit < 100 && progress.filesDone < progress.filesTotal) return;
-    lastEmit = now;
-    emit({ type: 'progress', jobId, ...progress, current });
+export class Executor {
+  readonly result: ApplyResult = { done: [], problems: [], bytesCopied: 0 };
+  private readonly progress: Progress = {
+    filesDone: 0,
+    filesTotal: 0,
+    bytesDone: 0,
+    bytesTotal: 0,
   };
+  private readonly failedDirs = new Set<RelPath>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private batch: Operation[] = [];
+  private lastEmit = 0;
+  private readonly direct: boolean;
+  private readonly batchSize: number;
+  private readonly window: number;
+  private readonly src: Endpoint;
+  private readonly dst: Endpoint;
+  private readonly opts: ApplyOptions;
+  private readonly emit: Emit;
+  private readonly jobId: string;
 
-  const run = async (op: Operation) => {
+  constructor(src: Endpoint, dst: Endpoint, opts: ApplyOptions, emit: Emit, jobId: string) {
+    this.src = src;
+    this.dst = dst;
+    this.opts = opts;
+    this.emit = emit;
+    this.jobId = jobId;
+    this.direct = src.localPath !== undefined && dst.localPath !== undefined;
+    this.batchSize = Math.min(BATCH, opts.concurrency);
+    this.window = Math.max(1, Math.ceil(opts.concurrency / this.batchSize));
+  }
+
+  get aborted(): boolean {
+    return this.opts.signal?.aborted ?? false;
+  }
+
+  /** Starts `op` after those added before it; resolves once it is under way (backpressure). */
+  async add(op: Operation): Promise<void> {
+    if (this.aborted) return;
+    this.progress.filesTotal++;
+    if (op.op === 'copy' && op.source?.kind === 'file') this.progress.bytesTotal += op.source.size;
+    if (this.skip(op)) return;
+    if (op.phase === Phase.Write && op.op === 'copy' && op.source?.kind === 'file') {
+      this.batch.push(op);
+      if (this.batch.length >= this.batchSize) await this.flush();
+    } else {
+      // A mkdir must be done before its children start; the rest is cheap and in order.
+      await this.run(op);
+    }
+  }
+
+  /** Waits for everything added so far. */
+  async drain(): Promise<void> {
+    if (this.batch.length > 0) await this.flush();
+    await Promise.all(this.inFlight);
+  }
+
+  private async flush(): Promise<void> {
+    const p = Promise.all(this.batch.map((op) => this.run(op)));
+    this.batch = [];
+    this.inFlight.add(p);
+    p.finally(() => this.inFlight.delete(p));
+    while (this.inFlight.size >= this.window) await Promise.race(this.inFlight);
+  }
+
+  private skip(op: Operation): boolean {
+    const below = op.path !== '' && this.failedDirs.has(parent(op.path));
+    if (!below && !(op.op === 'set-meta' && this.failedDirs.has(op.path))) return false;
+    // Nothing below a directory that could not be created: its problem says why.
+    if (op.op === 'mkdir') this.failedDirs.add(op.path);
+    this.progress.filesDone++;
+    return true;
+  }
+
+  private async run(op: Operation): Promise<void> {
+    const { result, progress, jobId } = this;
     try {
-      const bytes = await perform(op);
+      const bytes = await this.perform(op);
       result.done.push(op);
       result.bytesCopied += bytes;
       progress.bytesDone += bytes;
-      emit({
+      this.emit({
         type: 'op',
         jobId,
         op: op.op,
@@ -67,16 +123,21 @@ export async function execute(
         ...(bytes ? { size: bytes } : {}),
       });
     } catch (err) {
-      if (op.op === 'mkdir') failedDirs.add(op.path);
-      const p = toProblem(op, err, src.localPath?.(''));
+      if (op.op === 'mkdir') this.failedDirs.add(op.path);
+      const p = toProblem(op, err, this.src.localPath?.(''));
       result.problems.push(p);
-      emit({ type: 'problem', jobId, problem: p });
+      this.emit({ type: 'problem', jobId, problem: p });
     }
     progress.filesDone++;
-    report(op.path);
-  };
+    const now = this.opts.now();
+    if (now - this.lastEmit >= 100 || progress.filesDone === progress.filesTotal) {
+      this.lastEmit = now;
+      this.emit({ type: 'progress', jobId, ...progress, current: op.path });
+    }
+  }
 
-  const perform = async (op: Operation): Promise<number> => {
+  private async perform(op: Operation): Promise<number> {
+    const { src, dst } = this;
     const s = op.source as Entry;
     switch (op.op) {
       case 'mkdir':
@@ -87,7 +148,7 @@ export async function execute(
           await dst.symlink(op.path, s.target ?? '', metaOf(s), op.pre);
           return 0;
         }
-        const source: WriteSource = direct
+        const source: WriteSource = this.direct
           ? {
               type: 'local-file',
               path: (src.localPath as (p: string) => string)(op.path),
@@ -103,49 +164,34 @@ export async function execute(
         await dst.remove(op.path, op.pre);
         return 0;
     }
-  };
-
-  // Phases run one after the other, and within a phase operations start in plan order (so a
-  // directory exists before anything is written into it). File copies of the Write phase go
-  // in batches, several batches in flight: a batch reaches the worker pool in one tick, and
-  // the per-operation bookkeeping stays small (one promise per copy, none per lane).
-  const batchSize = Math.min(BATCH, opts.concurrency);
-  const window = Math.max(1, Math.ceil(opts.concurrency / batchSize));
-  const skip = (op: Operation): boolean => {
-    const below = op.path !== '' && failedDirs.has(parent(op.path));
-    if (!below && !(op.op === 'set-meta' && failedDirs.has(op.path))) return false;
-    // Nothing below a directory that could not be created: its problem says why.
-    if (op.op === 'mkdir') failedDirs.add(op.path);
-    progress.filesDone++;
-    return true;
-  };
-  for (let start = 0; start < ops.length && !opts.signal?.aborted; ) {
-    const phase = (ops[start] as Operation).phase;
-    const inFlight = new Set<Promise<unknown>>();
-    let batch: Operation[] = [];
-    const flush = async () => {
-      const p = Promise.all(batch.map(run));
-      batch = [];
-      inFlight.add(p);
-      p.finally(() => inFlight.delete(p));
-      while (inFlight.size >= window) await Promise.race(inFlight);
-    };
-    for (; start < ops.length && (ops[start] as Operation).phase === phase; start++) {
-      if (opts.signal?.aborted) break;
-      const op = ops[start] as Operation;
-      if (skip(op)) continue;
-      if (phase === Phase.Write && op.op === 'copy' && op.source?.kind === 'file') {
-        batch.push(op);
-        if (batch.length >= batchSize) await flush();
-      } else {
-        // A mkdir must be done before its children start; the rest is cheap and in order.
-        await run(op);
-      }
-    }
-    if (batch.length > 0) await flush();
-    await Promise.all(inFlight);
   }
-  return result;
+}
+
+/** Executes an ordered plan (orderPlan): phase by phase, each phase done before the next. */
+export async function execute(
+  ops: readonly Operation[],
+  src: Endpoint,
+  dst: Endpoint,
+  opts: ApplyOptions,
+  emit: Emit,
+  jobId: string,
+): Promise<ApplyResult> {
+  const ex = new Executor(src, dst, opts, emit, jobId);
+  await runPlan(ex, ops);
+  return ex.result;
+}
+
+export async function runPlan(ex: Executor, ops: readonly Operation[]): Promise<void> {
+  let phase = ops[0]?.phase;
+  for (const op of ops) {
+    if (ex.aborted) break;
+    if (op.phase !== phase) {
+      await ex.drain();
+      phase = op.phase;
+    }
+    await ex.add(op);
+  }
+  await ex.drain();
 }
 
 function toProblem(op: Operation, err: unknown, srcRoot: string | undefined): Problem {

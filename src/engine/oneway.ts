@@ -1,7 +1,7 @@
-import { execute } from '../apply/execute.ts';
+import { Executor, runPlan } from '../apply/execute.ts';
 import type { FilterSpec } from '../core/filter.ts';
 import type { OneWayMode } from '../core/oneway.ts';
-import { ABSENT, countPlan, deletions, type Operation, orderPlan } from '../core/plan.ts';
+import { ABSENT, countPlan, deletions, type Operation, orderPlan, Phase } from '../core/plan.ts';
 import type { Problem } from '../core/problem.ts';
 import { exceedsMaxDelete } from '../core/safety.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
@@ -52,8 +52,14 @@ export interface OneWayResult {
   plan: Operation[];
 }
 
-/** Plans a one-way run; changes nothing. */
-export async function planOneWay(src: Endpoint, dst: Endpoint, opts: OneWayOptions, deps: Deps) {
+/** Plans a one-way run; changes nothing (unless `onDir` does). */
+export async function planOneWay(
+  src: Endpoint,
+  dst: Endpoint,
+  opts: OneWayOptions,
+  deps: Deps,
+  onDir?: (ops: readonly Operation[]) => Promise<void>,
+) {
   const caps = await dst.capabilities();
   const tolerance = maxBig(opts.modifyWindowNs, caps.mtimePrecisionNs);
   deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'scan' });
@@ -64,6 +70,7 @@ export async function planOneWay(src: Endpoint, dst: Endpoint, opts: OneWayOptio
       mode: opts.mode,
       compare: { checksum: opts.checksum, mtimeToleranceNs: tolerance },
       filter: opts.filter,
+      onDir,
     },
     deps.emit,
     deps.jobId,
@@ -80,7 +87,39 @@ export async function runOneWay(
   deps: Deps,
 ): Promise<OneWayResult> {
   const started = deps.now();
-  const planned = await planOneWay(src, dst, opts, deps);
+  const ex = new Executor(
+    src,
+    dst,
+    { concurrency: opts.concurrency, signal: opts.signal, now: deps.now },
+    deps.emit,
+    deps.jobId,
+  );
+  // Copying starts while the scan goes on, as long as nothing has to be known about the whole
+  // plan first: a --max-delete limit must refuse before any change, and a kind change must
+  // clear its path (children first) before anything is written there. Writes only create or
+  // replace single entries, each under its own precondition, so starting them early changes
+  // no outcome.
+  let streaming = !opts.dryRun && opts.maxDelete === undefined;
+  const streamed = new Set<Operation>();
+  let rootReady = false;
+  const onDir = async (ops: readonly Operation[]) => {
+    if (!streaming) return;
+    if (ops.some((o) => o.phase === Phase.Clear)) {
+      streaming = false;
+      return;
+    }
+    if (!rootReady) {
+      rootReady = true;
+      deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
+      if ((await dst.stat('')) === undefined) await createRoot(dst);
+    }
+    for (const op of ops) {
+      if (op.phase !== Phase.Write) continue;
+      streamed.add(op);
+      await ex.add(op);
+    }
+  };
+  const planned = await planOneWay(src, dst, opts, deps, onDir);
   const toDelete = deletions(planned.ops);
   if (exceedsMaxDelete(toDelete, opts.maxDelete)) {
     throw new ConcordError(
@@ -92,27 +131,22 @@ export async function runOneWay(
       },
     );
   }
-  const problems = [...planned.problems];
-  for (const p of problems) deps.emit({ type: 'problem', jobId: deps.jobId, problem: p });
-  let done: Operation[] = planned.ops;
-  let bytesCopied = countPlan(planned.ops).bytesToCopy;
+  for (const p of planned.problems) deps.emit({ type: 'problem', jobId: deps.jobId, problem: p });
   if (!opts.dryRun) {
-    deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
-    if ((await dst.stat('')) === undefined) await createRoot(dst);
+    if (!rootReady) {
+      deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
+      if ((await dst.stat('')) === undefined) await createRoot(dst);
+    }
     for (const path of planned.leftovers) await dst.discard(path).catch(() => {});
-    const applied = await execute(
-      planned.ops,
-      src,
-      dst,
-      { concurrency: opts.concurrency, signal: opts.signal, now: deps.now },
-      deps.emit,
-      deps.jobId,
+    await ex.drain();
+    await runPlan(
+      ex,
+      planned.ops.filter((op) => !streamed.has(op)),
     );
-    done = applied.done;
-    bytesCopied = applied.bytesCopied;
-    problems.push(...applied.problems);
   }
   deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'done' });
+  const done = opts.dryRun ? planned.ops : ex.result.done;
+  const problems = [...planned.problems, ...ex.result.problems];
   const counts = countPlan(done);
   return {
     plan: planned.ops,
@@ -128,7 +162,7 @@ export async function runOneWay(
       metadataUpdated: counts.metadataUpdated,
       conflicts: 0,
       skipped: problems.length,
-      bytesCopied,
+      bytesCopied: opts.dryRun ? counts.bytesToCopy : ex.result.bytesCopied,
       durationMs: deps.now() - started,
       problems,
     },

@@ -13,6 +13,8 @@ export interface ScanPlanOptions {
   mode: OneWayMode;
   compare: CompareOptions;
   filter: FilterSpec;
+  /** Called with each directory's operations as soon as they are decided (to start applying). */
+  onDir?: ((ops: readonly Operation[]) => Promise<void>) | undefined;
 }
 
 export interface ScanPlanResult {
@@ -127,6 +129,7 @@ export async function scanAndPlan(
       // Files that could not be hashed stay undecided: left alone this run, reported above.
     }
     out.ops.push(...decided.ops);
+    if (opts.onDir) await opts.onDir(decided.ops);
     out.problems.push(...decided.problems);
 
     const srcByName = byName(srcEntries);
