@@ -30,7 +30,7 @@ export interface LocalSyncOptions {
   signal?: AbortSignal;
   onEvent?: Emit;
   /** Use worker threads for walking and copying (default true). */
-  workers?: boolean;
+  workers?: boolean | 'at-once';
   /** Milliseconds since the epoch; tests inject their own clock. */
   now?: () => number;
 }
@@ -46,15 +46,19 @@ export function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
   const now = o.now ?? Date.now;
   const dryRun = o.dryRun ?? false;
   // Two workers: both roots are walked at once, and copies use both cores.
+  // Threads start only once a run proves large, unless 'at-once' (tests of the thread paths).
   const pool = o.workers === false ? undefined : new WorkerPool(2);
   const walkThread = o.workers !== false;
+  const atOnce = o.workers === 'at-once';
   const src = new LocalEndpoint({ root: roots.src, uri: a, pool, walkThread });
+  const copiesBeforePool = atOnce ? 0 : undefined;
   const dst = new LocalEndpoint({
     pool,
     root: roots.dst,
     uri: b,
     trashDir: (o.trash ?? true) ? trashDir(roots.dst, new Date(now())) : undefined,
     walkThread,
+    copiesBeforePool,
     fsync: o.fsync ?? false,
   });
   const opts: OneWayOptions = {
@@ -66,6 +70,7 @@ export function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     maxDelete: o.maxDelete,
     concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
     signal: o.signal,
+    walkAheadAfter: atOnce ? 1 : undefined,
   };
   const deps: Deps = { emit: o.onEvent ?? (() => {}), now, jobId: randomBytes(6).toString('hex') };
   const close = async () => {

@@ -19,6 +19,8 @@ export interface OneWayOptions {
   maxDelete?: number | undefined;
   concurrency: number;
   signal?: AbortSignal | undefined;
+  /** Directories walked on the calling thread before walker threads start. */
+  walkAheadAfter?: number | undefined;
 }
 
 export interface Deps {
@@ -70,6 +72,7 @@ export async function planOneWay(
       mode: opts.mode,
       compare: { checksum: opts.checksum, mtimeToleranceNs: tolerance },
       filter: opts.filter,
+      walkAheadAfter: opts.walkAheadAfter,
       onDir,
     },
     deps.emit,

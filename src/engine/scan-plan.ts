@@ -13,6 +13,8 @@ export interface ScanPlanOptions {
   mode: OneWayMode;
   compare: CompareOptions;
   filter: FilterSpec;
+  /** Directories walked on this thread before walker threads start (default 64). */
+  walkAheadAfter?: number | undefined;
   /** Called with each directory's operations as soon as they are decided (to start applying). */
   onDir?: ((ops: readonly Operation[]) => Promise<void>) | undefined;
 }
@@ -26,6 +28,9 @@ export interface ScanPlanResult {
   dirsScanned: number;
   entriesScanned: number;
 }
+
+/** Directories walked on this thread before walker threads are started. */
+const WALK_AHEAD_AFTER = 64;
 
 interface Visit {
   dir: RelPath;
@@ -59,8 +64,6 @@ export async function scanAndPlan(
   const srcRoot = await src.stat('');
   const dstRoot = await dst.stat('');
   const filter = makeFilter(opts.filter);
-  src.walkAhead?.(opts.filter);
-  if (dstRoot) dst.walkAhead?.(opts.filter);
   const listBoth = (dir: RelPath, d: Descend) => {
     const p = Promise.all([d.src ? src.list(dir) : undefined, d.dst ? dst.list(dir) : undefined]);
     p.catch(() => {}); // handled when the visit is reached
@@ -81,6 +84,13 @@ export async function scanAndPlan(
     const { dir, descend } = visit;
     const [srcList, dstList] = await visit.listings;
     out.dirsScanned++;
+    if (out.dirsScanned === (opts.walkAheadAfter ?? WALK_AHEAD_AFTER)) {
+      // A tree this large pays for a walker thread per root (~60 ms to start); a small one
+      // is walked here in a few milliseconds. The walker starts from the root again: what
+      // it lists twice is a few dozen directories, and is never taken.
+      src.walkAhead?.(opts.filter);
+      if (dstRoot) dst.walkAhead?.(opts.filter);
+    }
     collect(out.problems, srcList, 'A');
     collect(out.problems, dstList, 'B');
     if (dstList?.leftovers) out.leftovers.push(...dstList.leftovers);

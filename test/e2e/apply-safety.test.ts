@@ -50,9 +50,6 @@ async function planMeddleExecute(
     workers: false,
     onEvent: (e) => events.push(e),
   });
-  // Listings from this thread: under tsx a worker thread cannot load the .ts worker modules.
-  // (The worker-pool path runs in the CLI tests, from compiled JS.) See also the last test.
-  for (const ep of [run.src, run.dst]) Object.assign(ep, { walkAhead: undefined });
   try {
     const planned = await planOneWay(run.src, run.dst, run.opts, run.deps);
     assert.deepEqual(planned.problems, []);

@@ -8,5 +8,5 @@ runEndpointContract('local', (root, trashDir) => new LocalEndpoint({ root, trash
 const pool = new WorkerPool(2);
 runEndpointContract(
   'local with a worker pool',
-  (root, trashDir) => new LocalEndpoint({ root, trashDir, pool }),
+  (root, trashDir) => new LocalEndpoint({ root, trashDir, pool, copiesBeforePool: 0 }),
 );

@@ -233,12 +233,15 @@ export function tempName(abs: string): string {
 }
 
 /**
- * libuv truncates the double it is given to whole microseconds, and a double near 1.8e9 s is
- * exact only to about 0.24 us: aiming at the middle of the microsecond makes the truncation
- * land on it, so a copy's mtime is off by less than 1 us (the ns digits are lost).
+ * The time to hand to utimes for an mtime in ns. libuv truncates the double it is given to
+ * whole microseconds (toward zero), and a double near 1.8e9 s is exact only to about 0.24 us:
+ * aiming half a microsecond past the target, away from zero, makes the truncation land on it,
+ * so a copy's mtime is off by less than 1 us (the ns digits are lost). It is a string because
+ * Node replaces a negative number (a time before 1970) with "now"; a numeric string passes.
  */
-export function toSeconds(ns: bigint): number {
-  return Number(ns / 1000n) / 1e6 + 5e-7;
+export function toSeconds(ns: bigint): string {
+  const us = ns / 1000n;
+  return String(Number(us) / 1e6 + (us >= 0n ? 5e-7 : -5e-7));
 }
 
 export function nowSeconds(): number {

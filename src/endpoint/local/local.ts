@@ -40,6 +40,8 @@ import { WalkAhead } from './walk-ahead.ts';
 
 export { STATE_DIR, TEMP_PREFIX } from './listing.ts';
 
+const COPIES_BEFORE_POOL = 200;
+
 export interface LocalOptions {
   /** Absolute, resolved path of the root. */
   root: string;
@@ -51,6 +53,8 @@ export interface LocalOptions {
   fsync?: boolean;
   /** Worker threads for local copies; without one, copies run on this thread. */
   pool?: WorkerPool | undefined;
+  /** Copies done on this thread before the pool takes over (default 200). */
+  copiesBeforePool?: number | undefined;
   /** Walk the root on a thread of its own when asked to walk ahead (default true). */
   walkThread?: boolean;
 }
@@ -68,6 +72,7 @@ export class LocalEndpoint implements Endpoint {
   private readBuffer: Buffer | undefined;
   private walker: WalkAhead | undefined;
   private stateDirReady = false;
+  private copies = 0;
 
   constructor(opts: LocalOptions) {
     this.opts = opts;
@@ -165,7 +170,10 @@ export class LocalEndpoint implements Endpoint {
       trashPath,
       fsync,
     };
-    if (this.opts.pool) return this.opts.pool.copy(job);
+    // The first copies run here: two pool threads cost ~60 ms to start, more than a few
+    // hundred small copies.
+    const before = this.opts.copiesBeforePool ?? COPIES_BEFORE_POOL;
+    if (this.opts.pool && ++this.copies > before) return this.opts.pool.copy(job);
     return Promise.resolve().then(() => copyFileAtomic(job));
   }
 

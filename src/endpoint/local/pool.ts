@@ -1,8 +1,7 @@
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ChangedDuringSync } from '../endpoint.ts';
 import type { CopyJob } from './copy-file.ts';
+import { startWorker } from './start-worker.ts';
 
 export type Task = { type: 'copy'; job: CopyJob };
 
@@ -89,10 +88,8 @@ export class WorkerPool {
 
   private start(): void {
     if (this.slots.length > 0) return;
-    const ext = extname(fileURLToPath(import.meta.url));
-    const url = new URL(`./worker${ext}`, import.meta.url);
     for (let i = 0; i < this.size; i++) {
-      const worker = new Worker(url);
+      const worker = startWorker('worker');
       const slot: Slot = { worker, inFlight: [] };
       worker.on('message', (results: TaskResult[]) => {
         const pendings = slot.inFlight.shift() ?? [];

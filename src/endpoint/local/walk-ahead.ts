@@ -1,10 +1,9 @@
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { FilterSpec } from '../../core/filter.ts';
 import type { RelPath } from '../../core/path.ts';
 import type { Listing } from '../endpoint.ts';
 import { type PackedListing, unpack } from './listing-codec.ts';
+import { startWorker } from './start-worker.ts';
 import type { WalkData, WalkMessage } from './walk-worker.ts';
 
 /**
@@ -15,15 +14,17 @@ import type { WalkData, WalkMessage } from './walk-worker.ts';
  */
 export class WalkAhead {
   private readonly ready = new Map<RelPath, PackedListing>();
-  private readonly waiting = new Map<RelPath, (l: PackedListing | undefined) => void>();
+  private readonly waiting = new Map<
+    RelPath,
+    { resolve: (l: PackedListing | undefined) => void; reject: (e: Error) => void }
+  >();
   private done = false;
   private failure: Error | undefined;
   private readonly worker: Worker;
 
   constructor(root: string, filter: FilterSpec) {
-    const ext = extname(fileURLToPath(import.meta.url));
     const data: WalkData = { root, filter };
-    this.worker = new Worker(new URL(`./walk-worker${ext}`, import.meta.url), { workerData: data });
+    this.worker = startWorker('walk-worker', { workerData: data });
     this.worker.on('message', (m: WalkMessage) => {
       if (m.type === 'done') return this.finish();
       m.dirs.forEach((dir, i) => {
@@ -31,7 +32,7 @@ export class WalkAhead {
         const w = this.waiting.get(dir);
         if (w) {
           this.waiting.delete(dir);
-          w(l);
+          w.resolve(l);
         } else this.ready.set(dir, l);
       });
     });
@@ -52,8 +53,8 @@ export class WalkAhead {
       if (this.failure) throw this.failure;
       return undefined;
     }
-    const p = await new Promise<PackedListing | undefined>((resolve) =>
-      this.waiting.set(dir, resolve),
+    const p = await new Promise<PackedListing | undefined>((resolve, reject) =>
+      this.waiting.set(dir, { resolve, reject }),
     );
     return p && unpack(p);
   }
@@ -62,9 +63,13 @@ export class WalkAhead {
     await this.worker.terminate();
   }
 
+  /** A walker that failed fails the run: a silent fallback would hide the bug. */
   private finish(): void {
     this.done = true;
-    for (const w of this.waiting.values()) w(undefined);
+    for (const w of this.waiting.values()) {
+      if (this.failure) w.reject(this.failure);
+      else w.resolve(undefined);
+    }
     this.waiting.clear();
   }
 }
