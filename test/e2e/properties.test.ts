@@ -14,7 +14,15 @@ import fc from 'fast-check';
 import { type LocalSyncOptions, syncLocal } from '../../dist/api.js';
 import type { OneWayResult } from '../../dist/engine/oneway.js';
 import { type Case, caseArb, describeCase, materialize, TimeSetter } from './arbitraries.ts';
-import { fingerprint, readTree, rootMeta, type Seen, tempDir } from './helpers.ts';
+import {
+  COUNT_KEYS,
+  type Counts,
+  fingerprint,
+  readTree,
+  rootMeta,
+  type Seen,
+  tempDir,
+} from './helpers.ts';
 
 /** Cases per property; CONCORD_PROPERTY_RUNS raises it for a longer hunt. */
 const NUM_RUNS = Math.max(300, Number(process.env.CONCORD_PROPERTY_RUNS ?? 0) || 0);
@@ -58,23 +66,8 @@ function sync(r: Roots, c: Case, extra: Partial<LocalSyncOptions> = {}): Promise
   });
 }
 
-const COUNTS = [
-  'created',
-  'updated',
-  'deleted',
-  'moved',
-  'metadataUpdated',
-  'conflicts',
-  'skipped',
-  'bytesCopied',
-] as const;
-
-function counts(res: OneWayResult): Record<(typeof COUNTS)[number], number> {
-  const s = res.summary;
-  return Object.fromEntries(COUNTS.map((k) => [k, s[k]])) as Record<
-    (typeof COUNTS)[number],
-    number
-  >;
+function counts(res: OneWayResult): Counts {
+  return Object.fromEntries(COUNT_KEYS.map((k) => [k, res.summary[k]])) as Counts;
 }
 
 function problemsOf(res: OneWayResult): string[] {
