@@ -1,5 +1,6 @@
 import type { DirListing, Entry, Meta } from '../core/entry.ts';
 import type { FilterSpec } from '../core/filter.ts';
+import type { PackedEntries } from '../core/packed.ts';
 import type { RelPath } from '../core/path.ts';
 import type { Precondition } from '../core/plan.ts';
 
@@ -16,6 +17,11 @@ export interface Listing extends DirListing {
   complete: boolean;
   /** Our temporary files left by an interrupted run (see `discard`). */
   leftovers?: RelPath[];
+}
+
+/** A listing with its entries packed (core/packed.ts): cheap to post, and to compare. */
+export interface PackedListing extends Omit<Listing, 'entries'> {
+  packed: PackedEntries;
 }
 
 /** Where the bytes of a write come from. */
@@ -54,6 +60,8 @@ export interface Endpoint {
    * A directory that cannot be read gives `complete: false` and a problem, not an exception.
    */
   list(dir: RelPath): Promise<Listing>;
+  /** Ability: `list`, with the entries packed. */
+  listPacked?(dir: RelPath): Promise<PackedListing>;
   /**
    * Ability: start walking the whole root in the background, depth-first in byte order,
    * skipping what the filter excludes, so that `list` answers from the walk.

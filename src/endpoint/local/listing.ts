@@ -1,25 +1,42 @@
-import { readdirSync, unlinkSync } from 'node:fs';
-import type { Entry } from '../../core/entry.ts';
+import { readdirSync, readlinkSync, unlinkSync } from 'node:fs';
+import { KIND_SYMLINK, NAME_SEP, type PackedEntries, unpackEntries } from '../../core/packed.ts';
 import { compareNames, join, type RelPath } from '../../core/path.ts';
 import { type Problem, problem } from '../../core/problem.ts';
 import { errText } from '../../errors.ts';
-import type { Listing } from '../endpoint.ts';
-import { entryOf, lstatOrUndefined } from './stat.ts';
+import type { Listing, PackedListing } from '../endpoint.ts';
+import { PackWriter } from './listing-codec.ts';
+import { type StatInto, statIntoSlow } from './stat-words.ts';
 
 export const STATE_DIR = '.concord';
 export const TEMP_PREFIX = '.concord-tmp-';
 
+/** A listing whose entries were written to a PackWriter, from entry `first` on. */
+export interface ListedInto extends Omit<PackedListing, 'packed'> {
+  names: string[];
+  targets: string[];
+  first: number;
+}
+
 /**
  * One directory of a local root, synchronously: readdir, then lstat per entry (a loop of sync
- * calls is the fastest walk on 2 cores, STACK.md). Runs on the main thread or in a worker.
+ * calls is the fastest walk on 2 cores, STACK.md), the entries packed into `out`. Runs on the
+ * main thread or in a worker.
  */
-export function listDir(absDir: string, dir: RelPath): Listing {
-  let names: string[];
+export function listInto(
+  absDir: string,
+  dir: RelPath,
+  out: PackWriter,
+  stat: StatInto = statIntoSlow,
+): ListedInto {
+  const first = out.count;
+  let all: string[];
   try {
-    names = readdirSync(absDir);
+    all = readdirSync(absDir);
   } catch (err) {
     return {
-      entries: [],
+      names: [],
+      targets: [],
+      first,
       problems: [
         problem(dir, 'unreadable', `cannot list directory: ${errText(err)}`, {
           hint: 'check its permissions',
@@ -28,13 +45,14 @@ export function listDir(absDir: string, dir: RelPath): Listing {
       complete: false,
     };
   }
-  const entries: Entry[] = [];
+  const names: string[] = [];
+  const targets: string[] = [];
   const problems: Problem[] = [];
-  if (names.some((n) => n.includes('\uFFFD'))) names = validNames(absDir, dir, problems);
-  names.sort(compareNames);
+  if (all.some((n) => n.includes('\uFFFD'))) all = validNames(absDir, dir, problems);
+  all.sort(compareNames);
   const leftovers: RelPath[] = [];
   let complete = true;
-  for (const name of names) {
+  for (const name of all) {
     if (dir === '' && name === STATE_DIR) continue;
     // Plain concatenation: path.join normalizes, and costs as much as a third of an lstat.
     const abs = `${absDir}/${name}`;
@@ -44,21 +62,64 @@ export function listDir(absDir: string, dir: RelPath): Listing {
       leftovers.push(join(dir, name));
       continue;
     }
+    const words = out.add();
     try {
-      const st = lstatOrUndefined(abs);
-      if (!st) continue; // vanished between readdir and lstat
-      const e = entryOf(name, abs, st);
-      if (e) entries.push(e);
-      else
+      const kind = stat(abs, out.words(), words);
+      if (kind === undefined) {
+        out.drop(); // vanished between readdir and lstat
+        continue;
+      }
+      if (kind < 0) {
+        out.drop();
         problems.push(
           problem(join(dir, name), 'special-file', 'is a FIFO, socket or device: not synced'),
         );
+        continue;
+      }
+      if (kind === KIND_SYMLINK) targets.push(readlinkSync(abs, 'utf8'));
+      names.push(name);
     } catch (err) {
+      out.drop();
       complete = false;
       problems.push(problem(join(dir, name), 'unreadable', `cannot stat: ${errText(err)}`));
     }
   }
-  return { entries, problems, complete, ...(leftovers.length > 0 ? { leftovers } : {}) };
+  return {
+    names,
+    targets,
+    first,
+    problems,
+    complete,
+    ...(leftovers.length > 0 ? { leftovers } : {}),
+  };
+}
+
+/** One directory, packed. */
+export function listDirPacked(absDir: string, dir: RelPath, stat?: StatInto): PackedListing {
+  const w = new PackWriter();
+  const l = listInto(absDir, dir, w, stat);
+  const packed: PackedEntries = {
+    names: l.names.join(NAME_SEP),
+    words: w.take(),
+    targets: l.targets,
+  };
+  return packedListing(packed, l);
+}
+
+/** The listing of `l` with its entries `packed`. */
+export function packedListing(packed: PackedEntries, l: ListedInto): PackedListing {
+  const out: PackedListing = { packed, problems: l.problems, complete: l.complete };
+  if (l.leftovers) out.leftovers = l.leftovers;
+  return out;
+}
+
+/** One directory, as Entry objects. */
+export function listDir(absDir: string, dir: RelPath): Listing {
+  return unpackListing(listDirPacked(absDir, dir));
+}
+
+export function unpackListing({ packed, ...rest }: PackedListing): Listing {
+  return { entries: unpackEntries(packed), ...rest };
 }
 
 export function tryUnlink(p: string): void {

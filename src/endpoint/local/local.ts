@@ -22,6 +22,7 @@ import {
   ChangedDuringSync,
   type Endpoint,
   type Listing,
+  type PackedListing,
   type WriteSource,
 } from '../endpoint.ts';
 import {
@@ -32,7 +33,7 @@ import {
   toSeconds,
   writeFileAtomic,
 } from './copy-file.ts';
-import { listDir, STATE_DIR, TEMP_PREFIX, tryUnlink } from './listing.ts';
+import { listDirPacked, STATE_DIR, TEMP_PREFIX, tryUnlink, unpackListing } from './listing.ts';
 import type { WorkerPool } from './pool.ts';
 import { checkPrecondition } from './precondition.ts';
 import { entryOf, lstatOrUndefined, unchangedFile } from './stat.ts';
@@ -101,8 +102,12 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async list(dir: RelPath): Promise<Listing> {
+    return unpackListing(await this.listPacked(dir));
+  }
+
+  async listPacked(dir: RelPath): Promise<PackedListing> {
     const ahead = await this.walker?.take(dir);
-    return ahead ?? listDir(this.localPath(dir), dir);
+    return ahead ?? listDirPacked(this.localPath(dir), dir);
   }
 
   async hash(path: RelPath, expect: Entry): Promise<string> {

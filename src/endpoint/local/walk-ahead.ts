@@ -1,8 +1,8 @@
 import type { Worker } from 'node:worker_threads';
 import type { FilterSpec } from '../../core/filter.ts';
+import { WORDS } from '../../core/packed.ts';
 import type { RelPath } from '../../core/path.ts';
-import type { Listing } from '../endpoint.ts';
-import { type PackedListing, unpack } from './listing-codec.ts';
+import type { PackedListing } from '../endpoint.ts';
 import { startWorker } from './start-worker.ts';
 import type { WalkData, WalkMessage } from './walk-worker.ts';
 
@@ -27,8 +27,21 @@ export class WalkAhead {
     this.worker = startWorker('walk-worker', { workerData: data });
     this.worker.on('message', (m: WalkMessage) => {
       if (m.type === 'done') return this.finish();
+      let at = 0;
       m.dirs.forEach((dir, i) => {
-        const l = m.listings[i] as PackedListing;
+        const end = at + (m.counts[i] as number) * WORDS;
+        const rest = m.rests[i] || undefined;
+        const l: PackedListing = {
+          packed: {
+            names: m.names[i] as string,
+            words: m.words.subarray(at, end),
+            targets: rest?.targets ?? [],
+          },
+          problems: rest?.problems ?? [],
+          complete: rest?.complete ?? true,
+        };
+        if (rest?.leftovers) l.leftovers = rest.leftovers;
+        at = end;
         const w = this.waiting.get(dir);
         if (w) {
           this.waiting.delete(dir);
@@ -43,20 +56,19 @@ export class WalkAhead {
   }
 
   /** The listing of `dir`, or undefined when the walk will never produce it (list it directly). */
-  async take(dir: RelPath): Promise<Listing | undefined> {
+  async take(dir: RelPath): Promise<PackedListing | undefined> {
     const l = this.ready.get(dir);
     if (l) {
       this.ready.delete(dir);
-      return unpack(l);
+      return l;
     }
     if (this.done) {
       if (this.failure) throw this.failure;
       return undefined;
     }
-    const p = await new Promise<PackedListing | undefined>((resolve, reject) =>
+    return new Promise<PackedListing | undefined>((resolve, reject) =>
       this.waiting.set(dir, { resolve, reject }),
     );
-    return p && unpack(p);
   }
 
   async close(): Promise<void> {
