@@ -1,5 +1,21 @@
 import { type CompareOptions, compareEntries } from './compare.ts';
 import type { Entry } from './entry.ts';
+import {
+  KIND_DIR,
+  KIND_FILE,
+  KIND_SYMLINK,
+  type PackedEntries,
+  packedCount,
+  packedNames,
+  sameMtimePacked,
+  toleranceNumber,
+  W_KIND,
+  W_MODE,
+  W_MTIME_S_LO,
+  W_SIZE_HI,
+  W_SIZE_LO,
+  WORDS,
+} from './packed.ts';
 import { compareNames, join, type RelPath } from './path.ts';
 import { ABSENT, ANY_DIR, type Operation, Phase, same } from './plan.ts';
 import { type Problem, problem } from './problem.ts';
@@ -158,4 +174,73 @@ export function diffOneWay(input: OneWayInput): OneWayDir {
     if (d.kind === 'dir')
       out.descend.push({ name: d.name, src: false, dst: true, removing: reason });
   }
+}
+
+/** OneWayInput with both sides' children packed (each side present). */
+export interface PackedOneWayInput extends Omit<OneWayInput, 'src' | 'dst'> {
+  src: PackedEntries;
+  dst: PackedEntries;
+}
+
+/**
+ * The common case of diffOneWay, a directory already in sync, decided on packed listings
+ * without making an Entry per child: returns exactly what diffOneWay would (no operations,
+ * every subdirectory descended on both sides), or undefined when it is not that case, and
+ * diffOneWay must decide. Never a different answer, only sometimes none.
+ */
+export function diffOneWayInSync(input: PackedOneWayInput): OneWayDir | undefined {
+  const { src, dst, opts, srcSelf, dstSelf } = input;
+  if (input.removing) return undefined;
+  // The same names in the same order: nothing to create, nothing extra.
+  if (src.names !== dst.names || src.words.length !== dst.words.length) return undefined;
+  // This directory's own times: diffOneWay restores them when the target lacks it, or, at
+  // the root (which has no parent to do it), when they differ.
+  if (
+    srcSelf &&
+    (!dstSelf || (input.dir === '' && compareEntries(srcSelf, dstSelf, opts) === 'meta'))
+  )
+    return undefined;
+  const tol = opts.mtimeToleranceNs;
+  const tolNum = toleranceNumber(tol);
+  const x = src.words;
+  const y = dst.words;
+  const n = packedCount(src);
+  const dirs: number[] = [];
+  let t = 0;
+  for (let i = 0, b = 0; i < n; i++, b += WORDS) {
+    const kind = x[b + W_KIND];
+    if (kind !== y[b + W_KIND]) return undefined;
+    const mtime = b + W_MTIME_S_LO;
+    switch (kind) {
+      case KIND_FILE:
+        // With --checksum a file's content is compared by hash, which no listing holds.
+        if (
+          opts.checksum ||
+          x[b + W_SIZE_LO] !== y[b + W_SIZE_LO] ||
+          x[b + W_SIZE_HI] !== y[b + W_SIZE_HI] ||
+          x[b + W_MODE] !== y[b + W_MODE] ||
+          !sameMtimePacked(x, mtime, y, mtime, tol, tolNum)
+        )
+          return undefined;
+        break;
+      case KIND_DIR:
+        if (x[b + W_MODE] !== y[b + W_MODE] || !sameMtimePacked(x, mtime, y, mtime, tol, tolNum))
+          return undefined;
+        dirs.push(i);
+        break;
+      case KIND_SYMLINK:
+        if (src.targets[t] !== dst.targets[t] || !sameMtimePacked(x, mtime, y, mtime, tol, tolNum))
+          return undefined;
+        t++;
+        break;
+      default:
+        return undefined;
+    }
+  }
+  const out: OneWayDir = { ops: [], descend: [], needsHash: [], problems: [] };
+  if (dirs.length > 0) {
+    const names = packedNames(src);
+    for (const i of dirs) out.descend.push({ name: names[i] as string, src: true, dst: true });
+  }
+  return out;
 }

@@ -1,11 +1,32 @@
 import type { CompareOptions } from '../core/compare.ts';
 import type { Entry } from '../core/entry.ts';
-import { type FilterSpec, makeFilter } from '../core/filter.ts';
-import { type Descend, diffOneWay, type OneWayMode } from '../core/oneway.ts';
+import { type Filter, type FilterSpec, makeFilter, NO_FILTER } from '../core/filter.ts';
+import {
+  type Descend,
+  diffOneWay,
+  diffOneWayInSync,
+  type OneWayDir,
+  type OneWayMode,
+} from '../core/oneway.ts';
+import {
+  KIND_DIR,
+  type PackedEntries,
+  packedCount,
+  packedEntry,
+  packedNames,
+  unpackEntries,
+  W_KIND,
+  WORDS,
+} from '../core/packed.ts';
 import { basename, join, type RelPath } from '../core/path.ts';
 import type { Operation } from '../core/plan.ts';
 import { type Problem, problem } from '../core/problem.ts';
-import { ChangedDuringSync, type Endpoint, type Listing } from '../endpoint/endpoint.ts';
+import {
+  ChangedDuringSync,
+  type Endpoint,
+  type Listing,
+  type PackedListing,
+} from '../endpoint/endpoint.ts';
 import { errText } from '../errors.ts';
 import type { Emit } from '../jobs/events.ts';
 
@@ -42,8 +63,10 @@ interface Visit {
   dstSelf: Entry | undefined;
   descend: Descend;
   /** Started when the directory was found, so listing runs ahead of deciding. */
-  listings: Promise<[Listing | undefined, Listing | undefined]>;
+  listings: Promise<[AnyListing | undefined, AnyListing | undefined]>;
 }
+
+type AnyListing = Listing | PackedListing;
 
 /**
  * Walks both roots directory by directory (rclone's march) and asks the core to decide each
@@ -69,7 +92,10 @@ export async function scanAndPlan(
   const dstRoot = await dst.stat('');
   const filter = makeFilter(opts.filter);
   const listBoth = (dir: RelPath, d: Descend) => {
-    const p = Promise.all([d.src ? src.list(dir) : undefined, d.dst ? dst.list(dir) : undefined]);
+    const p = Promise.all([
+      d.src ? listOf(src, dir) : undefined,
+      d.dst ? listOf(dst, dir) : undefined,
+    ]);
     p.catch(() => {}); // handled when the visit is reached
     return p;
   };
@@ -101,32 +127,49 @@ export async function scanAndPlan(
     if (
       srcList &&
       !srcList.complete &&
-      srcList.entries.length === 0 &&
+      countOf(srcList) === 0 &&
       srcList.problems.some((p) => p.path === dir)
     )
       continue;
     if (dstList && !dstList.complete && dstList.problems.some((p) => p.path === dir)) continue;
 
-    const keep = (e: Entry) => !filter(join(dir, e.name), e.kind === 'dir');
-    const srcEntries = srcList?.entries.filter(keep);
-    const dstEntries = dstList?.entries.filter(keep);
-    out.entriesScanned += (srcEntries?.length ?? 0) + (dstEntries?.length ?? 0);
-    const protectedNames = new Set<string>();
-    for (const p of srcList?.problems ?? [])
-      if (p.path !== dir) protectedNames.add(basename(p.path));
-
     const input = {
       dir,
       srcSelf: visit.srcSelf,
       dstSelf: visit.dstSelf,
-      src: srcEntries,
-      dst: dstEntries,
-      protectedNames,
+      protectedNames: new Set<string>(),
       mode: opts.mode,
       opts: opts.compare,
       removing: descend.removing,
     };
-    let decided = diffOneWay(input);
+    // Most directories of a re-run are in sync: decided on the packed listings, without an
+    // Entry per child.
+    const srcPacked = srcList && 'packed' in srcList ? srcList.packed : undefined;
+    const dstPacked = dstList && 'packed' in dstList ? dstList.packed : undefined;
+    if (
+      srcPacked &&
+      dstPacked &&
+      keepsAll(filter, dir, srcPacked) &&
+      keepsAll(filter, dir, dstPacked)
+    ) {
+      const inSync = diffOneWayInSync({ ...input, src: srcPacked, dst: dstPacked });
+      if (inSync) {
+        out.entriesScanned += packedCount(srcPacked) + packedCount(dstPacked);
+        pushVisits(dir, inSync, dirEntries(srcPacked), dirEntries(dstPacked));
+        progress(dir);
+        continue;
+      }
+    }
+
+    const keep = (e: Entry) => !filter(join(dir, e.name), e.kind === 'dir');
+    const srcEntries = srcList && entriesOf(srcList).filter(keep);
+    const dstEntries = dstList && entriesOf(dstList).filter(keep);
+    out.entriesScanned += (srcEntries?.length ?? 0) + (dstEntries?.length ?? 0);
+    for (const p of srcList?.problems ?? [])
+      if (p.path !== dir) input.protectedNames.add(basename(p.path));
+
+    const full = { ...input, src: srcEntries, dst: dstEntries };
+    let decided = diffOneWay(full);
     if (decided.needsHash.length > 0) {
       await hashBoth(
         src,
@@ -137,15 +180,24 @@ export async function scanAndPlan(
         dstEntries ?? [],
         out.problems,
       );
-      decided = diffOneWay(input);
+      decided = diffOneWay(full);
       // Files that could not be hashed stay undecided: left alone this run, reported above.
     }
     out.ops.push(...decided.ops);
     if (opts.onDir) await opts.onDir(decided.ops);
     out.problems.push(...decided.problems);
+    pushVisits(dir, decided, byName(srcEntries), byName(dstEntries));
+    progress(dir);
+  }
+  emit({ type: 'scan', jobId, dirs: out.dirsScanned, entries: out.entriesScanned });
+  return out;
 
-    const srcByName = byName(srcEntries);
-    const dstByName = byName(dstEntries);
+  function pushVisits(
+    dir: RelPath,
+    decided: OneWayDir,
+    srcByName: Map<string, Entry>,
+    dstByName: Map<string, Entry>,
+  ): void {
     for (let k = decided.descend.length - 1; k >= 0; k--) {
       const d = decided.descend[k] as Descend;
       const child = join(dir, d.name);
@@ -157,6 +209,9 @@ export async function scanAndPlan(
         descend: d,
       });
     }
+  }
+
+  function progress(dir: RelPath): void {
     const t = now();
     if (t - lastEmit > 100) {
       lastEmit = t;
@@ -169,11 +224,46 @@ export async function scanAndPlan(
       });
     }
   }
-  emit({ type: 'scan', jobId, dirs: out.dirsScanned, entries: out.entriesScanned });
-  return out;
 }
 
-function collect(into: Problem[], listing: Listing | undefined, side: 'A' | 'B'): void {
+function listOf(ep: Endpoint, dir: RelPath): Promise<AnyListing> {
+  return ep.listPacked ? ep.listPacked(dir) : ep.list(dir);
+}
+
+function countOf(l: AnyListing): number {
+  return 'packed' in l ? packedCount(l.packed) : l.entries.length;
+}
+
+function entriesOf(l: AnyListing): Entry[] {
+  return 'packed' in l ? unpackEntries(l.packed) : l.entries;
+}
+
+/** Whether the filter keeps every entry of a packed listing. */
+function keepsAll(filter: Filter, dir: RelPath, p: PackedEntries): boolean {
+  if (filter === NO_FILTER) return true;
+  const names = packedNames(p);
+  for (let i = 0; i < names.length; i++) {
+    const isDir = p.words[i * WORDS + W_KIND] === KIND_DIR;
+    if (filter(join(dir, names[i] as string), isDir)) return false;
+  }
+  return true;
+}
+
+/** The subdirectories of a packed listing, by name (the other entries are not made). */
+function dirEntries(p: PackedEntries): Map<string, Entry> {
+  const m = new Map<string, Entry>();
+  const n = packedCount(p);
+  let names: string[] | undefined;
+  for (let i = 0; i < n; i++) {
+    if (p.words[i * WORDS + W_KIND] !== KIND_DIR) continue;
+    names ??= packedNames(p);
+    const name = names[i] as string;
+    m.set(name, packedEntry(p, i, name));
+  }
+  return m;
+}
+
+function collect(into: Problem[], listing: AnyListing | undefined, side: 'A' | 'B'): void {
   if (listing) for (const p of listing.problems) into.push({ ...p, side });
 }
 
