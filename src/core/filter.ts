@@ -1,5 +1,5 @@
-// `ignore` is pure pattern matching (no I/O), so the core may use it.
-import ignore from 'ignore';
+import { createRequire } from 'node:module';
+import type { Ignore, Options } from 'ignore';
 import type { RelPath } from './path.ts';
 
 export interface FilterRule {
@@ -29,6 +29,14 @@ export const IGNORE_FILE = '.concordignore';
 export function makeFilter({ rules, ignoreFileText }: FilterSpec): Filter {
   const lines = rules.map((r) => (r.type === 'include' ? `!${r.pattern}` : r.pattern));
   if (lines.length === 0 && ignoreFileText.trim() === '') return NO_FILTER;
-  const ig = ignore().add(ignoreFileText).add(lines);
+  const ig = loadIgnore()().add(ignoreFileText).add(lines);
   return (path, isDir) => ig.ignores(isDir ? `${path}/` : path);
+}
+
+/**
+ * `ignore` is pure pattern matching (no I/O), so the core may use it. Loaded only when there
+ * are rules: most runs have none, and parsing the module cost a few ms on each thread.
+ */
+function loadIgnore(): (options?: Options) => Ignore {
+  return createRequire(import.meta.url)('ignore') as (options?: Options) => Ignore;
 }
