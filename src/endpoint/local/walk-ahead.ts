@@ -6,6 +6,42 @@ import type { PackedListing } from '../endpoint.ts';
 import { startWorker } from './start-worker.ts';
 import type { WalkData, WalkMessage } from './walk-worker.ts';
 
+/** Walker threads started ahead of need (prestartWalkers), not yet given a root. */
+const spare: { worker: Worker; onError: () => void }[] = [];
+
+function startWalker(): Worker {
+  return startWorker('walk-worker');
+}
+
+function takeWalker(): Worker {
+  const s = spare.pop();
+  if (!s) return startWalker();
+  s.worker.off('error', s.onError);
+  s.worker.ref();
+  return s.worker;
+}
+
+/**
+ * Starts up to `n` walker threads now, before any root is known: a thread and its modules
+ * take ~50-80 ms to start, which then overlaps the main thread's own start-up. Threads not
+ * used keep no process alive; one that fails before it is used is dropped.
+ */
+export function prestartWalkers(n: number): void {
+  while (spare.length < n) {
+    const worker = startWalker();
+    worker.unref();
+    const entry = {
+      worker,
+      onError: () => {
+        const i = spare.indexOf(entry);
+        if (i >= 0) spare.splice(i, 1);
+      },
+    };
+    worker.on('error', entry.onError);
+    spare.push(entry);
+  }
+}
+
 /**
  * A whole-root walk on its own thread, running ahead of the engine: the engine's `list(dir)`
  * takes the listing from here (waiting if the walker has not reached it yet), so both roots
@@ -23,8 +59,8 @@ export class WalkAhead {
   private readonly worker: Worker;
 
   constructor(root: string, filter: FilterSpec) {
-    const data: WalkData = { root, filter };
-    this.worker = startWorker('walk-worker', { workerData: data });
+    this.worker = takeWalker();
+    this.worker.postMessage({ root, filter } satisfies WalkData);
     this.worker.on('message', (m: WalkMessage) => {
       if (m.type === 'done') return this.finish();
       let at = 0;

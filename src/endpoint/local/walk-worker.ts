@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { type FilterSpec, makeFilter } from '../../core/filter.ts';
 import { KIND_DIR, NAME_SEP, W_KIND, WORDS } from '../../core/packed.ts';
 import { join, type RelPath } from '../../core/path.ts';
@@ -7,6 +7,7 @@ import { listInto } from './listing.ts';
 import { PackWriter } from './listing-codec.ts';
 import { rawStatInto, statIntoSlow } from './stat-words.ts';
 
+/** The one message a walker waits for (it may be started before the roots are known). */
 export interface WalkData {
   root: string;
   filter: FilterSpec;
@@ -82,4 +83,4 @@ function walk({ root, filter: spec }: WalkData): void {
   parentPort?.postMessage({ type: 'done' } satisfies WalkMessage);
 }
 
-walk(workerData as WalkData);
+parentPort?.once('message', walk);
