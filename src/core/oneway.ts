@@ -6,7 +6,7 @@ import {
   KIND_SYMLINK,
   type PackedEntries,
   packedCount,
-  packedNames,
+  packedNamesAt,
   sameMtimePacked,
   toleranceNumber,
   W_KIND,
@@ -238,9 +238,6 @@ export function diffOneWayInSync(input: PackedOneWayInput): OneWayDir | undefine
     }
   }
   const out: OneWayDir = { ops: [], descend: [], needsHash: [], problems: [] };
-  if (dirs.length > 0) {
-    const names = packedNames(src);
-    for (const i of dirs) out.descend.push({ name: names[i] as string, src: true, dst: true });
-  }
+  for (const name of packedNamesAt(src, dirs)) out.descend.push({ name, src: true, dst: true });
   return out;
 }

@@ -50,6 +50,19 @@ export function packedNames(p: PackedEntries): string[] {
   return p.names === '' && p.words.length === 0 ? [] : p.names.split(NAME_SEP);
 }
 
+/** The names at `indices` (ascending), without splitting the others out. */
+export function packedNamesAt(p: PackedEntries, indices: readonly number[]): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let i = 0;
+  for (const want of indices) {
+    for (; i < want; i++) start = p.names.indexOf(NAME_SEP, start) + 1;
+    const end = p.names.indexOf(NAME_SEP, start);
+    out.push(p.names.slice(start, end < 0 ? undefined : end));
+  }
+  return out;
+}
+
 /** Writes a signed 64-bit value as two words. */
 export function setWide(words: Int32Array, at: number, v: bigint): void {
   words[at] = Number(BigInt.asIntN(32, v));

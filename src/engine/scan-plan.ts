@@ -155,7 +155,15 @@ export async function scanAndPlan(
       const inSync = diffOneWayInSync({ ...input, src: srcPacked, dst: dstPacked });
       if (inSync) {
         out.entriesScanned += packedCount(srcPacked) + packedCount(dstPacked);
-        pushVisits(dir, inSync, dirEntries(srcPacked), dirEntries(dstPacked));
+        // Entries for the subdirectories only, which diffOneWayInSync descends in order.
+        const srcDirs = new Map<string, Entry>();
+        const dstDirs = new Map<string, Entry>();
+        dirIndices(srcPacked).forEach((i, k) => {
+          const name = (inSync.descend[k] as Descend).name;
+          srcDirs.set(name, packedEntry(srcPacked, i, name));
+          dstDirs.set(name, packedEntry(dstPacked, i, name));
+        });
+        pushVisits(dir, inSync, srcDirs, dstDirs);
         progress(dir);
         continue;
       }
@@ -249,18 +257,11 @@ function keepsAll(filter: Filter, dir: RelPath, p: PackedEntries): boolean {
   return true;
 }
 
-/** The subdirectories of a packed listing, by name (the other entries are not made). */
-function dirEntries(p: PackedEntries): Map<string, Entry> {
-  const m = new Map<string, Entry>();
+function dirIndices(p: PackedEntries): number[] {
+  const out: number[] = [];
   const n = packedCount(p);
-  let names: string[] | undefined;
-  for (let i = 0; i < n; i++) {
-    if (p.words[i * WORDS + W_KIND] !== KIND_DIR) continue;
-    names ??= packedNames(p);
-    const name = names[i] as string;
-    m.set(name, packedEntry(p, i, name));
-  }
-  return m;
+  for (let i = 0; i < n; i++) if (p.words[i * WORDS + W_KIND] === KIND_DIR) out.push(i);
+  return out;
 }
 
 function collect(into: Problem[], listing: AnyListing | undefined, side: 'A' | 'B'): void {

@@ -5,6 +5,8 @@ import type { Entry } from '../../src/core/entry.ts';
 import { sameMtime } from '../../src/core/entry.ts';
 import {
   packEntries,
+  packedNames,
+  packedNamesAt,
   sameMtimePacked,
   setTime,
   toleranceNumber,
@@ -59,5 +61,19 @@ test('sameMtimePacked agrees with sameMtime', () => {
       assert.equal(sameMtimePacked(x, 0, y, 0, t, toleranceNumber(t)), sameMtime(a, b, t));
     }),
     { numRuns: 5000 },
+  );
+});
+
+test('packedNamesAt picks the names packedNames would', () => {
+  fc.assert(
+    fc.property(fc.array(entry, { maxLength: 6 }), fc.array(fc.boolean()), (entries, pick) => {
+      const p = packEntries(entries);
+      const all = packedNames(p);
+      const at = all.map((_, i) => i).filter((i) => pick[i]);
+      assert.deepEqual(
+        packedNamesAt(p, at),
+        at.map((i) => all[i]),
+      );
+    }),
   );
 });

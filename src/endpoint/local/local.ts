@@ -37,6 +37,7 @@ import { listDirPacked, STATE_DIR, TEMP_PREFIX, tryUnlink, unpackListing } from 
 import type { WorkerPool } from './pool.ts';
 import { checkPrecondition } from './precondition.ts';
 import { entryOf, lstatOrUndefined, unchangedFile } from './stat.ts';
+import { rawStatInto, type StatInto, statIntoSlow } from './stat-words.ts';
 import { WalkAhead } from './walk-ahead.ts';
 
 export { STATE_DIR, TEMP_PREFIX } from './listing.ts';
@@ -72,6 +73,7 @@ export class LocalEndpoint implements Endpoint {
   private hasher: Promise<IHasher> | undefined;
   private readBuffer: Buffer | undefined;
   private walker: WalkAhead | undefined;
+  private statInto: StatInto | undefined;
   private stateDirReady = false;
   private copies = 0;
 
@@ -107,7 +109,9 @@ export class LocalEndpoint implements Endpoint {
 
   async listPacked(dir: RelPath): Promise<PackedListing> {
     const ahead = await this.walker?.take(dir);
-    return ahead ?? listDirPacked(this.localPath(dir), dir);
+    // The raw lstat binding, checked against lstatSync on the root, once.
+    this.statInto ??= rawStatInto(this.root) ?? statIntoSlow;
+    return ahead ?? listDirPacked(this.localPath(dir), dir, this.statInto);
   }
 
   async hash(path: RelPath, expect: Entry): Promise<string> {
