@@ -1,4 +1,4 @@
-// Shared helpers for the Concord benchmarks (mirror now; two-way, checksum and moves later).
+// Shared helpers for the Concord benchmarks (mirror, index; two-way and moves later).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -77,23 +77,118 @@ export function generateTree(root, { files, dirs, seed }) {
  * The marker is written last, so an interrupted generation is redone rather than reused.
  */
 export function ensureTree(dataDir, { files, dirs, seed }) {
-  const treeDir = path.join(dataDir, `tree-f${files}-d${dirs}-s${seed}`);
-  const src = path.join(treeDir, 'src');
-  const markerPath = path.join(treeDir, 'params.json');
-  const params = { generator: GENERATOR_VERSION, files, dirs, seed };
+  return ensureGenerated(
+    dataDir,
+    `tree-f${files}-d${dirs}-s${seed}`,
+    { generator: GENERATOR_VERSION, files, dirs, seed },
+    (src) => generateTree(src, { files, dirs, seed }),
+  );
+}
+
+/**
+ * The cache behind ensureTree, for any generator: `DATA/<name>/src` plus a `params.json` marker
+ * that must hold every field of `params` (give each generator its own `generator` value and bump
+ * it when its output changes). `generate(src)` returns the summary stored in the marker.
+ * Returns `{ dir, src, markerPath, reused, summary }`.
+ */
+export function ensureGenerated(dataDir, name, params, generate) {
+  const dir = path.join(dataDir, name);
+  const src = path.join(dir, 'src');
+  const markerPath = path.join(dir, 'params.json');
   try {
     const marker = JSON.parse(fs.readFileSync(markerPath, 'utf8'));
     if (Object.entries(params).every(([k, v]) => marker[k] === v)) {
-      return { src, reused: true, summary: marker.summary };
+      return { dir, src, markerPath, reused: true, summary: marker.summary };
     }
   } catch {
     // No usable marker: (re)generate below.
   }
-  fs.rmSync(treeDir, { recursive: true, force: true });
-  const summary = generateTree(src, params);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(src, { recursive: true });
+  const summary = generate(src);
   fs.writeFileSync(markerPath, `${JSON.stringify({ ...params, summary }, null, 2)}\n`);
-  return { src, reused: false, summary };
+  return { dir, src, markerPath, reused: false, summary };
 }
+
+/**
+ * Changes a cached tree for a while: `change()` alters it and returns an undo function, `body()`
+ * runs, then the undo. The marker is moved aside meanwhile, so a bench that dies before the undo
+ * has run regenerates the tree next time instead of reusing an altered one.
+ */
+export async function withTreeChanged(tree, change, body) {
+  const aside = `${tree.markerPath}.aside`;
+  fs.renameSync(tree.markerPath, aside);
+  const undo = change();
+  try {
+    return await body();
+  } finally {
+    undo();
+    fs.renameSync(aside, tree.markerPath);
+  }
+}
+
+/** Seeded pseudo-random bytes to cut file contents from (64 MiB take about 0.4 s to make). */
+export function createContentPool(seed, size = 64 * 1024 * 1024) {
+  return createRng(seed).bytes(size);
+}
+
+/**
+ * Writes `size` bytes to `file`: a 16-byte header naming `id`, so no two files are alike, then
+ * slices of `pool` at seeded offsets (64 KiB to 4 MiB each), which is far faster than a PRNG.
+ */
+export function writePoolFile(file, { pool, rng, size, id }) {
+  const fd = fs.openSync(file, 'w');
+  try {
+    const header = Buffer.alloc(16, 0x20);
+    header.write(String(id).slice(0, 16));
+    let done = fs.writeSync(fd, header, 0, Math.min(16, size));
+    while (done < size) {
+      const len = Math.min(size - done, rng.int(64 * 1024, 4 * 1024 * 1024), pool.length);
+      const start = rng.int(0, pool.length - len);
+      done += fs.writeSync(fd, pool, start, len);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** `count` files of `size` bytes each in `root`: large-0.bin, large-1.bin, ... */
+export function generateLargeTree(root, { count, size, seed }) {
+  const pool = createContentPool(seed);
+  const rng = createRng(seed + 1);
+  for (let i = 0; i < count; i++) {
+    writePoolFile(path.join(root, `large-${i}.bin`), { pool, rng, size, id: `large-${i}` });
+  }
+  return { files: count, dirs: 0, bytes: count * size };
+}
+
+/**
+ * `files` media-like files (IMG_n.jpg, VID_n.mp4, ...) of `minSize` to `maxSize` bytes, uniformly
+ * distributed, in albums of about 100 files under one directory per year.
+ */
+export function generateMediaTree(root, { files, minSize, maxSize, seed }) {
+  const pool = createContentPool(seed);
+  const rng = createRng(seed + 1);
+  const albums = Math.max(1, Math.round(files / 100));
+  const dirs = [];
+  for (let i = 0; i < albums; i++) {
+    const dir = path.join(`${2000 + (i % 25)}`, `album-${i}`);
+    fs.mkdirSync(path.join(root, dir), { recursive: true });
+    dirs.push(dir);
+  }
+  let bytes = 0;
+  for (let i = 0; i < files; i++) {
+    const name = `${rng.pick(MEDIA_NAMES)}_${i}.${rng.pick(MEDIA_EXTS)}`;
+    const size = rng.int(minSize, maxSize);
+    writePoolFile(path.join(root, rng.pick(dirs), name), { pool, rng, size, id: `media-${i}` });
+    bytes += size;
+  }
+  const years = new Set(dirs.map((d) => path.dirname(d))).size;
+  return { files, dirs: albums + years, bytes };
+}
+
+const MEDIA_NAMES = ['IMG', 'DSC', 'VID', 'PXL'];
+const MEDIA_EXTS = ['jpg', 'jpg', 'jpg', 'heic', 'png', 'mp4', 'mov', 'cr2'];
 
 /** Counts regular files, directories and file bytes; `exclude` lists top-level names to skip. */
 export function summarizeTree(root, { exclude = [] } = {}) {
@@ -142,8 +237,9 @@ export function hasGnuTime() {
  * Runs a command with stdout discarded and stderr captured. Wall time is measured around the
  * spawn; peak RSS (KiB) comes from GNU time and is null when it is unavailable. GNU time reports
  * the largest single process, so multi-process tools (rsync forks locally) are not summed.
+ * `env` adds variables to the child's environment.
  */
-export function timeCommand(cmd, args, { memory = hasGnuTime() } = {}) {
+export function timeCommand(cmd, args, { memory = hasGnuTime(), env } = {}) {
   const rssFile = path.join(os.tmpdir(), `concord-bench-${process.pid}.rss`);
   // -o keeps GNU time's output apart from the child's own stderr.
   const [file, argv] = memory ? [GNU_TIME, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
@@ -151,7 +247,10 @@ export function timeCommand(cmd, args, { memory = hasGnuTime() } = {}) {
     const stderr = [];
     let end;
     const start = process.hrtime.bigint();
-    const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(file, argv, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: env ? { ...process.env, ...env } : process.env,
+    });
     child.stderr.on('data', (chunk) => stderr.push(chunk));
     child.on('error', reject);
     child.on('exit', () => {

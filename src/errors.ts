@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'bad-root' // missing, not a directory, overlapping roots, parent missing
   | 'guard' // a guard rail refused the run (max-delete, ...)
   | 'not-implemented'
+  | 'state' // the state database cannot be used (corrupt, newer schema, unwritable)
+  | 'locked' // another run holds a root's lock
   | 'failed'; // anything else that stopped the run
 
 export class ConcordError extends Error {
@@ -49,6 +51,8 @@ export function exitCodeOf(err: unknown): number {
     case 'guard':
     case 'not-implemented':
       return EXIT.usage;
+    case 'state':
+    case 'locked':
     case 'failed':
       return EXIT.failed;
   }

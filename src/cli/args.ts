@@ -69,19 +69,7 @@ export function parseSyncArgs(command: SyncArgs['command'], argv: string[]): Syn
     }
     mode = values.mode as Mode;
   }
-  // Include and exclude rules keep their command-line order: the last match wins.
-  const rules: FilterRule[] = [];
-  for (const t of tokens ?? []) {
-    if (
-      t.kind === 'option' &&
-      (t.name === 'exclude' || t.name === 'include') &&
-      t.value !== undefined
-    ) {
-      if (t.value.trim() === '')
-        throw new ConcordError('usage', `--${t.name} needs a non-empty pattern`);
-      rules.push({ type: t.name, pattern: t.value });
-    }
-  }
+  const rules = rulesFrom(tokens);
   return {
     command,
     a,
@@ -104,6 +92,23 @@ export function parseSyncArgs(command: SyncArgs['command'], argv: string[]): Syn
     fsync: values.fsync ?? false,
     yes: values.yes ?? false,
   };
+}
+
+/** --include and --exclude rules in command-line order: the last match wins. */
+export function rulesFrom(tokens: ReturnType<typeof parseArgs>['tokens']): FilterRule[] {
+  const rules: FilterRule[] = [];
+  for (const t of tokens ?? []) {
+    if (
+      t.kind === 'option' &&
+      (t.name === 'exclude' || t.name === 'include') &&
+      t.value !== undefined
+    ) {
+      if (t.value.trim() === '')
+        throw new ConcordError('usage', `--${t.name} needs a non-empty pattern`);
+      rules.push({ type: t.name, pattern: t.value });
+    }
+  }
+  return rules;
 }
 
 type Options = Parameters<typeof parseArgs>[0] extends infer C

@@ -10,6 +10,8 @@ Usage:
   concord mirror A B [options]      one-way: B becomes an exact copy of A; extras on B go to B's trash
   concord sync   A B --mode MODE    MODE is replica or mirror (two-way and backup are not built yet)
   concord plan   A B --mode MODE    what a sync would do, grouped; changes nothing
+  concord index  ROOT [--rebuild]   build or refresh ROOT's file index (hashes only what changed)
+  concord status ROOT               what changed in ROOT since its index last saw it
   concord --version | --help
 
 Options:
@@ -25,6 +27,7 @@ Options:
       --fsync             flush each file to disk before it is renamed into place
 
 A .concordignore file in A's root adds gitignore rules. B/.concord/ is never synced.
+State (the index, run locks) lives in $CONCORD_HOME (default ~/.local/share/concord).
 Exit codes: 0 in sync; 1 failed; 2 bad usage or input, or a guard refused the run;
 3 finished but entries were skipped (each one listed); 130 interrupted.`;
 
@@ -51,6 +54,14 @@ export async function main(argv: string[], out: Out = process): Promise<number> 
         prestartWalkers(2);
         const { runSyncCommand } = await import('./sync-command.ts');
         return await runSyncCommand(command, rest, out);
+      }
+      case 'index': {
+        const { runIndexCommand } = await import('./index-command.ts');
+        return await runIndexCommand(rest, out);
+      }
+      case 'status': {
+        const { runStatusCommand } = await import('./index-command.ts');
+        return await runStatusCommand(rest, out);
       }
       default:
         throw new ConcordError('usage', `unknown command '${command}'`, {

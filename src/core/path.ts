@@ -70,3 +70,6 @@ export function comparePaths(a: RelPath, b: RelPath): number {
   }
   return x.length - y.length;
 }
+
+/** The folder at a root that holds Concord's own files (trash, history, markers); never synced. */
+export const STATE_DIR = '.concord';

@@ -73,7 +73,8 @@ export function resolveLocalRoots(a: string, b: string): LocalRoots {
   return { src, dst, dstExists: st !== undefined };
 }
 
-function resolveSource(a: string): string {
+/** An existing, readable directory, resolved through symlinks; else a bad-root error. */
+export function resolveSource(a: string): string {
   const abs = resolve(a);
   if (!existsSync(abs)) {
     throw new ConcordError('bad-root', 'does not exist', {

@@ -1,13 +1,13 @@
 import { readdirSync, readlinkSync, unlinkSync } from 'node:fs';
 import { KIND_SYMLINK, NAME_SEP, type PackedEntries, unpackEntries } from '../../core/packed.ts';
-import { compareNames, join, type RelPath } from '../../core/path.ts';
+import { compareNames, join, type RelPath, STATE_DIR } from '../../core/path.ts';
 import { type Problem, problem } from '../../core/problem.ts';
 import { errText } from '../../errors.ts';
 import type { Listing, PackedListing } from '../endpoint.ts';
 import { PackWriter } from './listing-codec.ts';
 import { type StatInto, statIntoSlow } from './stat-words.ts';
 
-export const STATE_DIR = '.concord';
+export { STATE_DIR };
 export const TEMP_PREFIX = '.concord-tmp-';
 
 /** A listing whose entries were written to a PackWriter, from entry `first` on. */

@@ -12,7 +12,6 @@ import {
   utimesSync,
 } from 'node:fs';
 import { dirname, join as joinPath } from 'node:path';
-import type { IHasher } from 'hash-wasm';
 import type { Entry, Meta } from '../../core/entry.ts';
 import type { FilterSpec } from '../../core/filter.ts';
 import { basename, type RelPath } from '../../core/path.ts';
@@ -33,6 +32,7 @@ import {
   toSeconds,
   writeFileAtomic,
 } from './copy-file.ts';
+import { FileHasher } from './hash-file.ts';
 import { listDirPacked, STATE_DIR, TEMP_PREFIX, tryUnlink, unpackListing } from './listing.ts';
 import type { WorkerPool } from './pool.ts';
 import { checkPrecondition } from './precondition.ts';
@@ -70,8 +70,8 @@ export class LocalEndpoint implements Endpoint {
   readonly uri: string;
   readonly root: string;
   private readonly opts: LocalOptions;
-  private hasher: Promise<IHasher> | undefined;
-  private readBuffer: Buffer | undefined;
+  private hasher: FileHasher | undefined;
+  private hashes = 0;
   private walker: WalkAhead | undefined;
   private statInto: StatInto | undefined;
   private stateDirReady = false;
@@ -114,27 +114,13 @@ export class LocalEndpoint implements Endpoint {
     return ahead ?? listDirPacked(this.localPath(dir), dir, this.statInto);
   }
 
-  async hash(path: RelPath, expect: Entry): Promise<string> {
-    // Loaded on first use: most runs hash nothing, and the module is large to parse.
-    if (!this.hasher) this.hasher = import('hash-wasm').then((m) => m.createXXHash128());
-    const hasher = await this.hasher;
-    this.readBuffer ??= Buffer.allocUnsafe(SMALL_FILE);
-    const buf = this.readBuffer;
-    const fd = openSync(this.localPath(path), 'r');
-    try {
-      if (!unchangedFile(fstatSync(fd, { bigint: true }), expect)) {
-        throw new ChangedDuringSync('source', `${path} changed before it could be hashed`);
-      }
-      hasher.init();
-      for (;;) {
-        const n = readSync(fd, buf, 0, buf.length, null);
-        if (n === 0) break;
-        hasher.update(buf.subarray(0, n));
-      }
-      return hasher.digest('hex');
-    } finally {
-      closeSync(fd);
-    }
+  hash(path: RelPath, expect: Entry): Promise<string> {
+    const job = { abs: this.localPath(path), expect, shown: path };
+    // As for copies: the pool pays off only past a few hundred files.
+    const before = this.opts.copiesBeforePool ?? COPIES_BEFORE_POOL;
+    if (this.opts.pool && ++this.hashes > before) return this.opts.pool.hash(job);
+    this.hasher ??= new FileHasher();
+    return this.hasher.hash(job);
   }
 
   async *read(path: RelPath, expect: Entry): AsyncIterable<Uint8Array> {

@@ -1,9 +1,10 @@
 import type { Worker } from 'node:worker_threads';
 import { ChangedDuringSync } from '../endpoint.ts';
 import type { CopyJob } from './copy-file.ts';
+import type { HashJob } from './hash-file.ts';
 import { startWorker } from './start-worker.ts';
 
-export type Task = { type: 'copy'; job: CopyJob };
+export type Task = { type: 'copy'; job: CopyJob } | { type: 'hash'; job: HashJob };
 
 export type TaskResult =
   | { ok: true; value: unknown }
@@ -29,7 +30,7 @@ interface Slot {
 const MAX_CHUNK = 64;
 
 /**
- * Worker threads running synchronous file copies, so both cores copy at once: a small-file
+ * Worker threads running synchronous file copies and hashes, so both cores work at once: a small-file
  * copy is a dozen syscalls, and they spread over the workers. Tasks submitted in the same tick go as one message per worker, because a
  * message costs about as much as a small copy.
  */
@@ -45,6 +46,10 @@ export class WorkerPool {
 
   copy(job: CopyJob): Promise<number> {
     return this.submit({ type: 'copy', job }) as Promise<number>;
+  }
+
+  hash(job: HashJob): Promise<string> {
+    return this.submit({ type: 'hash', job }) as Promise<string>;
   }
 
   async close(): Promise<void> {

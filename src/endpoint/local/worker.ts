@@ -1,14 +1,19 @@
 import { parentPort } from 'node:worker_threads';
 import { ChangedDuringSync } from '../endpoint.ts';
 import { copyFileAtomic } from './copy-file.ts';
+import { FileHasher } from './hash-file.ts';
 import type { Task, TaskResult } from './pool.ts';
 
+const hasher = new FileHasher();
+
 /** A pool worker: runs batches of synchronous file-system tasks, answers with one batch. */
-function run(task: Task): TaskResult {
+async function run(task: Task): Promise<TaskResult> {
   try {
     switch (task.type) {
       case 'copy':
         return { ok: true, value: copyFileAtomic(task.job) };
+      case 'hash':
+        return { ok: true, value: await hasher.hash(task.job) };
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -25,6 +30,12 @@ function run(task: Task): TaskResult {
   }
 }
 
+// Batches are answered in the order they came: the pool matches answers to tasks by order.
+let chain = Promise.resolve();
 parentPort?.on('message', (batch: Task[]) => {
-  parentPort?.postMessage(batch.map(run));
+  chain = chain.then(async () => {
+    const results: TaskResult[] = [];
+    for (const task of batch) results.push(await run(task));
+    parentPort?.postMessage(results);
+  });
 });

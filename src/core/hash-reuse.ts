@@ -1,0 +1,73 @@
+/** What the index remembers of a file when it last hashed it. */
+export interface Known {
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+  dev: bigint;
+  hash?: string | undefined;
+  /** Wall-clock time (ns since the epoch) at which the hashed bytes were read. */
+  hashedNs?: bigint | undefined;
+}
+
+/** A file as the scan sees it now. */
+export interface Seen {
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+  dev: bigint;
+}
+
+/**
+ * Coarsest timestamp step we expect of a file system (FAT: 2 s; ext2/3, HFS+, many network
+ * file systems: 1 s). Modern Linux file systems are finer; being coarse here only costs a
+ * re-hash of files written in the last two seconds before a scan.
+ */
+export const TIMESTAMP_GRANULARITY_NS = 2_000_000_000n;
+
+/**
+ * The remembered hash of a file, when it may stand for the file's content now; undefined
+ * means "read the file".
+ *
+ * Why a stat match and not "modified since the last sync": mtimes can be preserved, restored or
+ * moved backwards by tools (tar, cp -p, rsync -t, a user's touch -d), so an mtime alone proves
+ * nothing (S1). ctime cannot be set by any user-level call: every write, chmod, rename or utimes
+ * moves it to the present. So (dev, inode, size, mtime, ctime) all unchanged means nobody
+ * touched the file since we read it, except in the one window below. A rename changes the
+ * moved file's ctime, so a renamed file is re-read; files under a renamed directory keep
+ * their ctime and, found by inode, keep their hash.
+ */
+export function reusableHash(
+  known: Known | undefined,
+  now: Seen,
+  granularityNs: bigint = TIMESTAMP_GRANULARITY_NS,
+): string | undefined {
+  if (known?.hash === undefined || known.hashedNs === undefined) return undefined;
+  if (
+    known.size !== now.size ||
+    known.mtimeNs !== now.mtimeNs ||
+    known.ctimeNs !== now.ctimeNs ||
+    known.ino !== now.ino ||
+    known.dev !== now.dev
+  )
+    return undefined;
+  if (isRacy(known, granularityNs)) return undefined;
+  return known.hash;
+}
+
+/**
+ * Racily clean (git's term): the file was read within one timestamp step of its last change,
+ * so a write in that same step, after our read, changes the bytes without changing size, mtime
+ * or ctime. Unison 2.52 misses exactly such a same-size edit made within a second of a sync. A
+ * racy entry's hash is never trusted; the next scan reads the file again, and once it is read
+ * after the step has passed, the hash holds.
+ */
+export function isRacy(
+  known: Pick<Known, 'mtimeNs' | 'ctimeNs' | 'hashedNs'>,
+  granularityNs: bigint = TIMESTAMP_GRANULARITY_NS,
+): boolean {
+  if (known.hashedNs === undefined) return true;
+  const changed = known.mtimeNs > known.ctimeNs ? known.mtimeNs : known.ctimeNs;
+  return known.hashedNs < changed + granularityNs;
+}

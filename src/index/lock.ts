@@ -1,0 +1,94 @@
+import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ConcordError } from '../errors.ts';
+import type { StateDb } from './state-db.ts';
+
+export interface Holder {
+  /** The root the lock is on, as the user named it. */
+  path: string;
+  pid: number;
+  host: string;
+  startedMs: number;
+  command: string;
+}
+
+export interface LockOptions {
+  command: string;
+  /** How long to wait for a live holder before giving up (default 3000 ms). */
+  waitMs?: number;
+  pid?: number;
+  host?: string;
+  now?: () => number;
+  /** Whether a process of this host is alive (default: signal 0). */
+  isAlive?: (pid: number) => boolean;
+}
+
+/**
+ * Takes the run locks on `roots` (keyed by root id) in one transaction, so no two runs change the
+ * same root at once (S18). A lock whose holder is dead on this host is stale and taken over: a
+ * killed run must not block every later one. A live holder is waited for briefly, then the run
+ * stops with a message naming it. Returns the release function.
+ */
+export async function acquireLocks(
+  db: StateDb,
+  roots: readonly { key: string; path: string }[],
+  o: LockOptions,
+): Promise<() => void> {
+  const pid = o.pid ?? process.pid;
+  const host = o.host ?? hostname();
+  const now = o.now ?? Date.now;
+  const isAlive = o.isAlive ?? processAlive;
+  const deadline = now() + (o.waitMs ?? 3000);
+  const select = db.prepare<
+    [string],
+    { pid: number; host: string; started_ms: number; command: string }
+  >('SELECT pid, host, started_ms, command FROM locks WHERE key = ?');
+  const insert = db.prepare(
+    'INSERT OR REPLACE INTO locks (key, pid, host, started_ms, command) VALUES (?, ?, ?, ?, ?)',
+  );
+  const take = db.transaction((): Holder | undefined => {
+    for (const { key, path } of roots) {
+      const r = select.get(key);
+      if (!r || (r.pid === pid && r.host === host)) continue;
+      const stale = r.host === host && !isAlive(r.pid);
+      if (!stale)
+        return { path, pid: r.pid, host: r.host, startedMs: r.started_ms, command: r.command };
+    }
+    for (const { key } of roots) insert.run(key, pid, host, now(), o.command);
+    return undefined;
+  });
+  for (;;) {
+    const holder = take.immediate();
+    if (!holder) break;
+    if (now() >= deadline) throw lockedError(holder);
+    await delay(100);
+  }
+  return () => {
+    const del = db.prepare('DELETE FROM locks WHERE key = ? AND pid = ? AND host = ?');
+    db.transaction(() => {
+      for (const { key } of roots) del.run(key, pid, host);
+    })();
+  };
+}
+
+function lockedError(h: Holder): ConcordError {
+  const started = new Date(h.startedMs).toISOString().replace(/\.\d+Z$/, 'Z');
+  return new ConcordError(
+    'locked',
+    `another Concord run is using this root: pid ${h.pid} on ${h.host}, started ${started} (${h.command})`,
+    {
+      path: h.path,
+      hint: `wait for it to finish, or stop it (kill ${h.pid}); a dead holder's lock is taken over`,
+    },
+  );
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, owned by someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,86 @@
+import type { Database } from 'better-sqlite3';
+
+/** One step of the schema; `up` runs inside the transaction that records its version. */
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database): void;
+}
+
+/**
+ * The schema, oldest first. Append only: a released step is never edited, because databases
+ * made by it exist. Times are ns (mtime, ctime) or ms since the epoch (seen, started).
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'locations and the file index',
+    up(db) {
+      db.exec(`
+        CREATE TABLE locations (
+          id INTEGER PRIMARY KEY,
+          root_id TEXT NOT NULL UNIQUE,
+          path TEXT NOT NULL,
+          created_ms INTEGER NOT NULL,
+          indexed_ms INTEGER
+        );
+        CREATE TABLE files (
+          location INTEGER NOT NULL REFERENCES locations(id) ON DELETE CASCADE,
+          dir TEXT NOT NULL,
+          name TEXT NOT NULL,
+          kind INTEGER NOT NULL,
+          size INTEGER NOT NULL,
+          mtime_ns INTEGER NOT NULL,
+          ctime_ns INTEGER NOT NULL,
+          ino INTEGER NOT NULL,
+          dev INTEGER NOT NULL,
+          mode INTEGER NOT NULL,
+          target TEXT,
+          hash TEXT,
+          hashed_ns INTEGER,
+          seen_ms INTEGER NOT NULL,
+          PRIMARY KEY (location, dir, name)
+        ) WITHOUT ROWID;
+        CREATE INDEX files_by_inode ON files (location, dev, ino);
+      `);
+    },
+  },
+  {
+    version: 2,
+    name: 'run locks',
+    up(db) {
+      db.exec(`
+        CREATE TABLE locks (
+          key TEXT PRIMARY KEY,
+          pid INTEGER NOT NULL,
+          host TEXT NOT NULL,
+          started_ms INTEGER NOT NULL,
+          command TEXT NOT NULL
+        );
+      `);
+    },
+  },
+];
+
+/** The schema version a database holds (SQLite's user_version; 0 for a new file). */
+export function schemaVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings `db` up to the last step of `steps`, each step in its own transaction, so a crash
+ * leaves the database at a whole version. Returns the version found before.
+ */
+export function migrate(db: Database, steps: readonly Migration[]): number {
+  const found = schemaVersion(db);
+  for (const step of steps) {
+    if (step.version <= found) continue;
+    db.transaction(() => {
+      // Another process may have migrated since we looked.
+      if (schemaVersion(db) >= step.version) return;
+      step.up(db);
+      db.pragma(`user_version = ${step.version}`);
+    }).immediate();
+  }
+  return found;
+}

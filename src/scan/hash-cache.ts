@@ -1,0 +1,130 @@
+import type { Entry } from '../core/entry.ts';
+import { reusableHash } from '../core/hash-reuse.ts';
+import { join, type RelPath } from '../core/path.ts';
+import { type FileIndex, type IndexRow, rowOf } from '../index/file-index.ts';
+
+/** A root's file index as a scan uses it: hashes to reuse, and rows to bring up to date. */
+export interface HashCache {
+  index: FileIndex;
+  /** The root's device: rows are keyed by the device of the root they were seen under. */
+  dev: bigint;
+  /** Wall clock, ns since the epoch: when hashed bytes were read (racy check). */
+  nowNs: () => bigint;
+  /** Wall clock, ms: when a row was seen. */
+  nowMs: () => number;
+  /**
+   * Rows of entries found gone, removed by finishScan: until the walk ends, a directory that
+   * vanished here may turn up renamed further on, and its files are found by inode.
+   */
+  gone?: { dir: RelPath; name: string; isDir: boolean }[];
+}
+
+/** Removes the rows of what the scan found gone and commits. */
+export function finishScan(cache: HashCache): void {
+  for (const g of cache.gone ?? []) {
+    cache.index.remove(g.dir, g.name);
+    if (g.isDir) cache.index.removeTree(join(g.dir, g.name));
+  }
+  cache.gone = [];
+  cache.index.flush();
+}
+
+/** One directory of a scan against the index. */
+export class DirCache {
+  readonly dir: RelPath;
+  private readonly cache: HashCache;
+  private readonly known: Map<string, IndexRow>;
+  /** Hashes read during this scan, with when they were read. */
+  private readonly fresh = new Map<string, bigint>();
+  /** Rows whose hash was reused, by the name of the entry that took it. */
+  private readonly reusedFrom = new Map<string, IndexRow>();
+
+  constructor(cache: HashCache, dir: RelPath) {
+    this.cache = cache;
+    this.dir = dir;
+    this.known = cache.index.dir(dir);
+  }
+
+  row(name: string): IndexRow | undefined {
+    return this.known.get(name);
+  }
+
+  get reused(): number {
+    return this.reusedFrom.size;
+  }
+
+  /** Sets `hash` on the files whose remembered hash still holds; returns those still unknown. */
+  fill(entries: readonly Entry[]): Entry[] {
+    const unknown: Entry[] = [];
+    for (const e of entries) {
+      if (e.kind !== 'file' || e.hash !== undefined) continue;
+      const seen = { ...e, dev: this.cache.dev };
+      let from = this.known.get(e.name);
+      let hash = reusableHash(from, seen);
+      // Files of a renamed directory keep inode and ctime: found by inode, their hash holds.
+      if (hash === undefined && from?.ino !== e.ino) {
+        from = this.cache.index.byInode(this.cache.dev, e.ino);
+        hash = reusableHash(from, seen);
+      }
+      if (hash === undefined || !from) unknown.push(e);
+      else {
+        e.hash = hash;
+        this.reusedFrom.set(e.name, from);
+      }
+    }
+    return unknown;
+  }
+
+  /** Hashes `e` through `hashFile`, remembering when the bytes were read. */
+  async hash(e: Entry, hashFile: (path: RelPath, e: Entry) => Promise<string>): Promise<string> {
+    const at = this.cache.nowNs();
+    const hash = await hashFile(join(this.dir, e.name), e);
+    e.hash = hash;
+    this.fresh.set(e.name, at);
+    return hash;
+  }
+
+  /**
+   * Writes what the scan saw of this directory: rows that changed, new rows, and removal of
+   * entries that are gone (a gone directory takes its subtree). `complete: false` (the listing
+   * failed part-way) removes nothing.
+   */
+  record(entries: readonly Entry[], complete: boolean): void {
+    const { index, dev } = this.cache;
+    const seenMs = this.cache.nowMs();
+    const names = new Set<string>();
+    for (const e of entries) {
+      names.add(e.name);
+      const old = this.known.get(e.name);
+      const at = this.fresh.get(e.name);
+      if (at !== undefined && e.hash !== undefined) {
+        index.put(this.dir, rowOf(e, dev, seenMs, { hash: e.hash, hashedNs: at }));
+        continue;
+      }
+      const from = this.reusedFrom.get(e.name);
+      const keep =
+        from?.hash && from.hashedNs ? { hash: from.hash, hashedNs: from.hashedNs } : undefined;
+      if (old && sameRow(old, e, dev) && (keep === undefined || old.hash === keep.hash)) continue;
+      index.put(this.dir, rowOf(e, dev, seenMs, keep));
+    }
+    if (!complete) return;
+    this.cache.gone ??= [];
+    for (const [name, old] of this.known)
+      if (!names.has(name))
+        this.cache.gone.push({ dir: this.dir, name, isDir: old.kind === 'dir' });
+  }
+}
+
+/** Whether a row already says what the scan saw (nothing to write). */
+function sameRow(r: IndexRow, e: Entry, dev: bigint): boolean {
+  return (
+    r.kind === e.kind &&
+    r.size === e.size &&
+    r.mtimeNs === e.mtimeNs &&
+    r.ctimeNs === e.ctimeNs &&
+    r.ino === e.ino &&
+    r.dev === dev &&
+    r.mode === e.mode &&
+    r.target === e.target
+  );
+}
