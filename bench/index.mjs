@@ -3,6 +3,7 @@
 // edits, adds and deletes, and a --checksum no-op re-run. See bench/README.md.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,7 +31,9 @@ import {
 } from './lib.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CONCORD_BIN = path.join(REPO, 'bin', 'concord.js');
+// --concord replaces it, e.g. with a copy of bin/ and dist/ so that a rebuild does not change
+// the CLI in the middle of a run.
+let CONCORD_BIN = path.join(REPO, 'bin', 'concord.js');
 const SEED = 1;
 const MIB = 1024 * 1024;
 
@@ -45,9 +48,18 @@ const RCLONE_FLAGS = ['--links', '--create-empty-src-dirs', '--config', '/dev/nu
 // Per tool and scenario: (src, dst, ctx) => [cmd, args, env], or null when the tool has no such
 // mode (cp only copies; unison has no checksum-only comparison). `initial` defaults to `mirror`.
 const TOOLS = {
+  // CONCORD_HOME: a private state directory (the index), new for every run like unison's.
   concord: {
-    mirror: (src, dst) => [process.execPath, [CONCORD_BIN, 'mirror', src, dst]],
-    checksum: (src, dst) => [process.execPath, [CONCORD_BIN, 'mirror', src, dst, '--checksum']],
+    mirror: (src, dst, ctx) => [
+      process.execPath,
+      [CONCORD_BIN, 'mirror', src, dst],
+      { CONCORD_HOME: ctx.concordHome },
+    ],
+    checksum: (src, dst, ctx) => [
+      process.execPath,
+      [CONCORD_BIN, 'mirror', src, dst, '--checksum'],
+      { CONCORD_HOME: ctx.concordHome },
+    ],
   },
   rsync: {
     mirror: (src, dst) => ['rsync', ['-a', '--delete', `${src}/`, `${dst}/`]],
@@ -74,17 +86,17 @@ const TOOLS = {
 };
 
 const VERSION_COMMANDS = {
-  concord: [process.execPath, [CONCORD_BIN, '--version']],
-  rsync: ['rsync', ['--version']],
-  rclone: ['rclone', ['version']],
-  unison: ['unison', ['-version']],
-  cp: ['cp', ['--version']],
+  concord: () => [process.execPath, [CONCORD_BIN, '--version']],
+  rsync: () => ['rsync', ['--version']],
+  rclone: () => ['rclone', ['version']],
+  unison: () => ['unison', ['-version']],
+  cp: () => ['cp', ['--version']],
 };
 
 const USAGE = `usage: node bench/index.mjs [--tree all|small,large,media] [--runs N] [--scale F]
        [--files 50000] [--dirs 2000] [--media-files 5000] [--large-files 8] [--large-mib 256]
        [--tools concord,rsync,rclone,unison,cp] [--memory-growth] [--growth-files 500000]
-       [--data bench/.data] [--keep]`;
+       [--data bench/.data] [--concord bin/concord.js] [--prepare] [--keep]`;
 
 class BenchError extends Error {}
 
@@ -109,6 +121,8 @@ function parseOptions() {
         'memory-growth': { type: 'boolean', default: false },
         'growth-files': { type: 'string' },
         data: { type: 'string', default: path.join(REPO, 'bench', '.data') },
+        concord: { type: 'string' },
+        prepare: { type: 'boolean', default: false },
         keep: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -143,6 +157,7 @@ function parseOptions() {
   const largeMib = values['large-mib'] == null ? 256 * scale : Number(values['large-mib']);
   if (!(largeMib > 0)) fail('--large-mib must be a positive number');
   const files = count('files', 50000);
+  if (values.concord) CONCORD_BIN = path.resolve(values.concord);
   return {
     trees: trees.filter((t) => t !== 'none'),
     runs,
@@ -154,6 +169,7 @@ function parseOptions() {
     memoryGrowth: values['memory-growth'],
     growthFiles: values['growth-files'] == null ? files * 10 : count('growth-files', 0),
     data: path.resolve(values.data),
+    prepare: values.prepare,
     keep: values.keep,
   };
 }
@@ -416,9 +432,13 @@ async function benchTree(kind, opts, trashes, log) {
   const trash = trashes.of(kind);
   const dstRoot = path.join(opts.data, 'dst', kind);
   const dstOf = (tool) => path.join(dstRoot, tool);
-  const ctx = { unisonDir: path.join(opts.data, 'state', kind, 'unison') };
+  const stateDir = path.join(opts.data, 'state', kind);
+  const ctx = {
+    unisonDir: path.join(stateDir, 'unison'),
+    concordHome: path.join(stateDir, 'concord'),
+  };
   trash.retire(dstRoot);
-  trash.retire(path.dirname(ctx.unisonDir));
+  trash.retire(stateDir);
 
   const samples = Object.fromEntries(
     opts.tools.map((t) => [t, Object.fromEntries(SCENARIOS.map((s) => [s, { s: [], kib: [] }]))]),
@@ -445,8 +465,9 @@ async function benchTree(kind, opts, trashes, log) {
   for (let run = 0; run < runs; run++) {
     const order = rotate(opts.tools, run);
     for (const tool of opts.tools) trash.retire(dstOf(tool));
-    trash.retire(path.dirname(ctx.unisonDir));
+    trash.retire(stateDir);
     fs.mkdirSync(ctx.unisonDir, { recursive: true });
+    fs.mkdirSync(ctx.concordHome, { recursive: true });
     // Every destination at once, unless the disk is short: then cp's copy goes right after timing.
     const need = (n) => n * srcSummary.bytes * 1.02 + margin;
     trashes.makeRoom(need(dstTools.length));
@@ -642,13 +663,16 @@ async function memoryGrowth(opts, trashes, log) {
     log(`growth: source ${tree.src} (${tree.reused ? 'reused' : 'generated'} in ${took}s)`);
     const summary = summarizeTree(tree.src);
     const dst = path.join(opts.data, 'dst', 'growth', String(point.files));
+    const concordHome = path.join(opts.data, 'state', 'growth', String(point.files));
     trash.retire(dst);
+    trash.retire(concordHome);
+    fs.mkdirSync(concordHome, { recursive: true });
     trashes.makeRoom(summary.bytes * 1.02 + 2 * 1024 * MIB);
     warmCache(tree.src);
     fs.mkdirSync(dst, { recursive: true });
     const row = { ...point, bytes: summary.bytes };
     for (const scenario of ['initial', 'noop', 'checksum']) {
-      const r = await measure('concord', scenario, tree.src, dst, {});
+      const r = await measure('concord', scenario, tree.src, dst, { concordHome });
       row[scenario] = { s: r.seconds, peakKiB: r.peakKiB };
       log(
         `growth ${point.files} ${SCENARIO_LABELS[scenario]}: ${r.seconds.toFixed(2)}s, ${mb(r.peakKiB)} MB`,
@@ -659,7 +683,10 @@ async function memoryGrowth(opts, trashes, log) {
         row.problems = found;
       }
     }
-    if (!opts.keep) trash.retire(dst);
+    if (!opts.keep) {
+      trash.retire(dst);
+      trash.retire(concordHome);
+    }
     out.push(row);
   }
   const [a, b] = out;
@@ -706,10 +733,20 @@ async function main() {
   if (!hasGnuTime()) {
     console.error('note: /usr/bin/time not found (apt-get install time); peak MB is n/a');
   }
+  if (opts.prepare) {
+    // Only generate (or check) the cached trees, e.g. ahead of a timed run on a quiet machine.
+    for (const kind of opts.trees) {
+      const started = Date.now();
+      const tree = ensureKind(kind, opts[kind], opts.data);
+      const took = ((Date.now() - started) / 1000).toFixed(1);
+      console.error(`${kind}: ${tree.src} (${tree.reused ? 'reused' : 'generated'} in ${took}s)`);
+    }
+    return;
+  }
   const needed = opts.memoryGrowth ? [...new Set([...opts.tools, 'concord'])] : opts.tools;
   const versions = {};
   for (const tool of needed) {
-    const [cmd, args] = VERSION_COMMANDS[tool];
+    const [cmd, args] = VERSION_COMMANDS[tool]();
     versions[tool] = commandLine(cmd, args);
     if (!versions[tool]) {
       fail(
@@ -725,13 +762,22 @@ async function main() {
   const env = environmentInfo();
   const commit = commandLine('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']);
 
+  // Other work on the machine skews every figure; the load averages show whether there was any.
+  const load = () =>
+    os
+      .loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ');
+  const loadBefore = load();
   const trees = [];
   for (const kind of opts.trees) trees.push(await benchTree(kind, opts, trashes, log));
   const growth = opts.memoryGrowth ? await memoryGrowth(opts, trashes, log) : null;
 
+  const loadAfter = load();
   console.log(`index benchmark (issue 3)  ${env.date}`);
   console.log(`nproc ${env.nproc}, node ${env.node}, ${env.kernel}, ${env.cpu}`);
-  console.log(`concord ${versions.concord ?? 'n/a'} (commit ${commit})`);
+  console.log(`load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}`);
+  console.log(`concord ${versions.concord ?? 'n/a'} (commit ${commit}; ${CONCORD_BIN})`);
   for (const tool of needed.filter((t) => t !== 'concord')) console.log(versions[tool]);
   console.log(`rclone flags: ${RCLONE_FLAGS.join(' ')}; unison: -batch -auto -times -force SRC`);
   console.log(
@@ -746,6 +792,9 @@ async function main() {
     ...env,
     versions,
     commit,
+    concordBin: CONCORD_BIN,
+    loadBefore,
+    loadAfter,
     rcloneFlags: RCLONE_FLAGS,
     trees: treeRecords,
     growth,

@@ -14,6 +14,7 @@ import {
 } from './engine/oneway.ts';
 import { resolveLocalRoots } from './engine/roots.ts';
 import type { Emit } from './jobs/events.ts';
+import { openRunState } from './run-state.ts';
 
 export interface LocalSyncOptions {
   mode: OneWayMode;
@@ -33,16 +34,28 @@ export interface LocalSyncOptions {
   workers?: boolean | 'at-once';
   /** Milliseconds since the epoch; tests inject their own clock. */
   now?: () => number;
+  /** The state directory (default: concordHome()). */
+  home?: string | undefined;
+  /** How long to wait for another run's lock on a root (ms, default 3000). */
+  lockWaitMs?: number | undefined;
 }
 
 export const DEFAULT_CONCURRENCY = 128;
 
 /**
  * Wires a one-way run between two local directories: resolves and checks the roots (throws
- * ConcordError before touching anything), builds the endpoints, the filter and the trash.
+ * ConcordError before touching anything), opens the state store, takes the roots' run locks
+ * (not for a dry run), builds the endpoints, the filter and the trash.
  */
-export function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
+export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
   const roots = resolveLocalRoots(a, b);
+  const state = await openRunState(roots, a, b, {
+    dryRun: o.dryRun ?? false,
+    checksum: o.checksum ?? false,
+    home: o.home,
+    now: o.now,
+    lockWaitMs: o.lockWaitMs,
+  });
   const now = o.now ?? Date.now;
   const dryRun = o.dryRun ?? false;
   // Two workers: both roots are walked at once, and copies use both cores.
@@ -71,17 +84,19 @@ export function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
     signal: o.signal,
     walkAheadAfter: atOnce ? 1 : undefined,
+    caches: state.caches,
   };
   const deps: Deps = { emit: o.onEvent ?? (() => {}), now, jobId: randomBytes(6).toString('hex') };
   const close = async () => {
     await Promise.all([src.close(), dst.close(), pool?.close()]);
+    state.close();
   };
   return { src, dst, opts, deps, close };
 }
 
 /** One-way sync of two local directories (`concord copy` / `concord mirror`). */
 export async function syncLocal(a: string, b: string, o: LocalSyncOptions): Promise<OneWayResult> {
-  const { src, dst, opts, deps, close } = openLocalRun(a, b, o);
+  const { src, dst, opts, deps, close } = await openLocalRun(a, b, o);
   try {
     return await runOneWay(src, dst, opts, deps);
   } finally {
@@ -91,7 +106,7 @@ export async function syncLocal(a: string, b: string, o: LocalSyncOptions): Prom
 
 /** What `syncLocal` would do; changes nothing. */
 export async function planLocal(a: string, b: string, o: LocalSyncOptions) {
-  const { src, dst, opts, deps, close } = openLocalRun(a, b, { ...o, dryRun: true });
+  const { src, dst, opts, deps, close } = await openLocalRun(a, b, { ...o, dryRun: true });
   try {
     return await planOneWay(src, dst, opts, deps);
   } finally {

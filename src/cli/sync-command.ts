@@ -21,7 +21,7 @@ export async function runSyncCommand(
   const now = () => Date.now();
   const renderer = args.json ? jsonRenderer(out) : humanRenderer(out, now);
   const abort = new AbortController();
-  const { src, dst, opts, deps, close } = openLocalRun(args.a, args.b, {
+  const { src, dst, opts, deps, close } = await openLocalRun(args.a, args.b, {
     mode: args.mode,
     checksum: args.checksum,
     modifyWindowNs: args.modifyWindowNs,

@@ -7,6 +7,7 @@ import { exceedsMaxDelete } from '../core/safety.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ConcordError, errText } from '../errors.ts';
 import type { Emit } from '../jobs/events.ts';
+import type { HashCache } from '../scan/hash-cache.ts';
 import { scanAndPlan } from './scan-plan.ts';
 
 export interface OneWayOptions {
@@ -21,6 +22,8 @@ export interface OneWayOptions {
   signal?: AbortSignal | undefined;
   /** Directories walked on the calling thread before walker threads start. */
   walkAheadAfter?: number | undefined;
+  /** The roots' file indexes, for --checksum. */
+  caches?: { src?: HashCache | undefined; dst?: HashCache | undefined } | undefined;
 }
 
 export interface Deps {
@@ -45,6 +48,9 @@ export interface Summary {
   skipped: number;
   bytesCopied: number;
   durationMs: number;
+  /** Files read to compare content (--checksum), and files whose indexed hash was reused. */
+  hashed: number;
+  hashReused: number;
   problems: Problem[];
 }
 
@@ -74,6 +80,7 @@ export async function planOneWay(
       filter: opts.filter,
       walkAheadAfter: opts.walkAheadAfter,
       onDir,
+      caches: opts.caches,
     },
     deps.emit,
     deps.jobId,
@@ -167,6 +174,8 @@ export async function runOneWay(
       skipped: problems.length,
       bytesCopied: opts.dryRun ? counts.bytesToCopy : ex.result.bytesCopied,
       durationMs: deps.now() - started,
+      hashed: planned.hashed,
+      hashReused: planned.hashReused,
       problems,
     },
   };

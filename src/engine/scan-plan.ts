@@ -29,6 +29,7 @@ import {
 } from '../endpoint/endpoint.ts';
 import { errText } from '../errors.ts';
 import type { Emit } from '../jobs/events.ts';
+import { DirCache, finishScan, type HashCache } from '../scan/hash-cache.ts';
 
 export interface ScanPlanOptions {
   mode: OneWayMode;
@@ -38,6 +39,8 @@ export interface ScanPlanOptions {
   walkAheadAfter?: number | undefined;
   /** Called with each directory's operations as soon as they are decided (to start applying). */
   onDir?: ((ops: readonly Operation[]) => Promise<void>) | undefined;
+  /** File indexes of the roots: with --checksum, hashes are reused from them and kept there. */
+  caches?: { src?: HashCache | undefined; dst?: HashCache | undefined } | undefined;
 }
 
 export interface ScanPlanResult {
@@ -48,6 +51,9 @@ export interface ScanPlanResult {
   leftovers: RelPath[];
   dirsScanned: number;
   entriesScanned: number;
+  /** Files read to be hashed, and files whose indexed hash was reused. */
+  hashed: number;
+  hashReused: number;
 }
 
 /**
@@ -87,7 +93,11 @@ export async function scanAndPlan(
     leftovers: [],
     dirsScanned: 0,
     entriesScanned: 0,
+    hashed: 0,
+    hashReused: 0,
   };
+  // The index is consulted only to compare content: size + mtime compare without it.
+  const caches = opts.compare.checksum ? opts.caches : undefined;
   const srcRoot = await src.stat('');
   const dstRoot = await dst.stat('');
   const filter = makeFilter(opts.filter);
@@ -177,11 +187,16 @@ export async function scanAndPlan(
       if (p.path !== dir) input.protectedNames.add(basename(p.path));
 
     const full = { ...input, src: srcEntries, dst: dstEntries };
+    const srcCache = caches?.src && srcEntries ? new DirCache(caches.src, dir) : undefined;
+    const dstCache = caches?.dst && dstEntries ? new DirCache(caches.dst, dir) : undefined;
+    if (srcCache && srcEntries) srcCache.fill(srcEntries);
+    if (dstCache && dstEntries) dstCache.fill(dstEntries);
+    out.hashReused += (srcCache?.reused ?? 0) + (dstCache?.reused ?? 0);
     let decided = diffOneWay(full);
     if (decided.needsHash.length > 0) {
-      await hashBoth(
-        src,
-        dst,
+      out.hashed += await hashBoth(
+        [src, srcCache],
+        [dst, dstCache],
         dir,
         decided.needsHash,
         srcEntries ?? [],
@@ -191,6 +206,8 @@ export async function scanAndPlan(
       decided = diffOneWay(full);
       // Files that could not be hashed stay undecided: left alone this run, reported above.
     }
+    if (srcCache && srcEntries && srcList) srcCache.record(srcEntries, srcList.complete);
+    if (dstCache && dstEntries && dstList) dstCache.record(dstEntries, dstList.complete);
     out.ops.push(...decided.ops);
     if (opts.onDir) await opts.onDir(decided.ops);
     out.problems.push(...decided.problems);
@@ -198,6 +215,8 @@ export async function scanAndPlan(
     progress(dir);
   }
   emit({ type: 'scan', jobId, dirs: out.dirsScanned, entries: out.entriesScanned });
+  if (caches?.src) finishScan(caches.src);
+  if (caches?.dst) finishScan(caches.dst);
   return out;
 
   function pushVisits(
@@ -274,30 +293,40 @@ function byName(entries: readonly Entry[] | undefined): Map<string, Entry> {
   return m;
 }
 
-/** Fills in the hashes of same-named files on both sides, so the core can compare content. */
+/**
+ * Fills in the hashes of same-named files on both sides, so the core can compare content;
+ * through the side's index when it has one. Returns how many files were read.
+ */
 async function hashBoth(
-  src: Endpoint,
-  dst: Endpoint,
+  src: [Endpoint, DirCache | undefined],
+  dst: [Endpoint, DirCache | undefined],
   dir: RelPath,
   names: readonly string[],
   srcEntries: Entry[],
   dstEntries: Entry[],
   problems: Problem[],
-): Promise<void> {
+): Promise<number> {
   const wanted = new Set(names);
-  for (const [ep, entries, side] of [
+  let hashed = 0;
+  for (const [[ep, cache], entries, side] of [
     [src, srcEntries, 'A'],
     [dst, dstEntries, 'B'],
   ] as const) {
-    for (const e of entries) {
-      if (!wanted.has(e.name) || e.hash !== undefined) continue;
-      const path = join(dir, e.name);
-      try {
-        e.hash = await ep.hash(path, e);
-      } catch (err) {
-        const code = err instanceof ChangedDuringSync ? 'changed-during-sync' : 'unreadable';
-        problems.push(problem(path, code, `cannot hash: ${errText(err)}`, { side }));
-      }
-    }
+    const hashFile = (p: RelPath, e: Entry) => ep.hash(p, e);
+    await Promise.all(
+      entries.map(async (e) => {
+        if (!wanted.has(e.name) || e.hash !== undefined) return;
+        const path = join(dir, e.name);
+        try {
+          if (cache) await cache.hash(e, hashFile);
+          else e.hash = await hashFile(path, e);
+          hashed++;
+        } catch (err) {
+          const code = err instanceof ChangedDuringSync ? 'changed-during-sync' : 'unreadable';
+          problems.push(problem(path, code, `cannot hash: ${errText(err)}`, { side }));
+        }
+      }),
+    );
   }
+  return hashed;
 }

@@ -3,7 +3,7 @@ import type { Entry, Kind } from '../core/entry.ts';
 import type { Known } from '../core/hash-reuse.ts';
 import type { RelPath } from '../core/path.ts';
 import type { Location } from './location.ts';
-import type { StateDb } from './state-db.ts';
+import { type StateDb, WriteBatch } from './state-db.ts';
 
 /** One entry of a location's file index. */
 export interface IndexRow extends Known {
@@ -49,11 +49,12 @@ export class FileIndex {
   private readonly upsert: Statement;
   private readonly deleteOne: Statement<[number, string, string]>;
   private readonly deleteTree: Statement<[number, string, string, string]>;
-  private pending = 0;
+  private readonly batch: WriteBatch;
 
   constructor(db: StateDb, location: Location) {
     this.db = db;
     this.location = location;
+    this.batch = WriteBatch.of(db);
     this.selectDir = db
       .prepare<[number, string], RawRow>(
         `SELECT ${COLUMNS} FROM files WHERE location = ? AND dir = ? ORDER BY name`,
@@ -120,24 +121,18 @@ export class FileIndex {
     this.tick();
   }
 
-  /** Groups writes into transactions of a few thousand rows: one commit per row is slow. */
   private tick(): void {
-    if (this.pending === 0) this.db.exec('BEGIN');
-    if (++this.pending >= 4096) this.flush();
+    this.batch.tick();
   }
 
-  /** Commits what was written; call before reading elsewhere and at the end of a scan. */
+  /** Commits what was written; call at the end of a scan. */
   flush(): void {
-    if (this.pending === 0) return;
-    this.pending = 0;
-    this.db.exec('COMMIT');
+    this.batch.flush();
   }
 
   /** Rolls back unflushed writes (a failed scan leaves the index as it was at the last flush). */
   abandon(): void {
-    if (this.pending === 0) return;
-    this.pending = 0;
-    this.db.exec('ROLLBACK');
+    this.batch.abandon();
   }
 
   markIndexed(nowMs: number): void {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATE_DIR } from '../core/path.ts';
+import { ensureStateDir } from '../endpoint/local/state-dir.ts';
 import { ConcordError, errText } from '../errors.ts';
 import type { StateDb } from './state-db.ts';
 
@@ -49,17 +50,16 @@ export function readRootId(root: string): string | undefined {
 export function ensureRootId(root: string, randomId: () => string = newRootId): string {
   const existing = readRootId(root);
   if (existing) return existing;
-  const dir = join(root, STATE_DIR);
   const id = randomId();
   try {
-    mkdirSync(dir, { recursive: true });
+    const dir = ensureStateDir(root);
     // Written aside and renamed: a crash never leaves a half-written marker.
     const tmp = join(dir, `.root-id.${process.pid}`);
     writeFileSync(tmp, `${id}\n`, { flag: 'w' });
     renameSync(tmp, join(dir, ROOT_ID_FILE));
   } catch (err) {
     throw new ConcordError('bad-root', `cannot write the root marker: ${errText(err)}`, {
-      path: join(dir, ROOT_ID_FILE),
+      path: join(root, STATE_DIR, ROOT_ID_FILE),
       hint: 'Concord keeps a root id in .concord/ at the root: make the root writable',
     });
   }

@@ -80,3 +80,48 @@ export function stateError(file: string, err: unknown): ConcordError {
     cause: err,
   });
 }
+
+/**
+ * Groups the writes made on one connection into transactions of a few thousand rows (one
+ * commit per row is slow). One per connection: SQLite has no nested transactions, and several
+ * indexes (both roots of a run) write through one connection.
+ */
+export class WriteBatch {
+  private pending = 0;
+  private readonly db: StateDb;
+
+  private constructor(db: StateDb) {
+    this.db = db;
+  }
+
+  static of(db: StateDb): WriteBatch {
+    let b = batches.get(db);
+    if (!b) {
+      b = new WriteBatch(db);
+      batches.set(db, b);
+    }
+    return b;
+  }
+
+  /** Call after each write. */
+  tick(): void {
+    if (this.pending === 0) this.db.exec('BEGIN');
+    if (++this.pending >= 4096) this.flush();
+  }
+
+  /** Commits what was written. */
+  flush(): void {
+    if (this.pending === 0) return;
+    this.pending = 0;
+    this.db.exec('COMMIT');
+  }
+
+  /** Rolls back what was written since the last flush. */
+  abandon(): void {
+    if (this.pending === 0) return;
+    this.pending = 0;
+    this.db.exec('ROLLBACK');
+  }
+}
+
+const batches = new WeakMap<StateDb, WriteBatch>();

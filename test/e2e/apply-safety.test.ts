@@ -45,7 +45,7 @@ async function planMeddleExecute(
 ) {
   const { dir, A, B } = roots(t, A_SPEC, B_SPEC);
   const events: RunEvent[] = [];
-  const run = openLocalRun(A, B, {
+  const run = await openLocalRun(A, B, {
     mode: 'mirror',
     workers: false,
     onEvent: (e) => events.push(e),
@@ -176,7 +176,7 @@ describe('S16 preconditions are checked right before each write', () => {
 
 test('openLocalRun({ workers: false }) plans and applies without worker threads', async (t) => {
   const { A, B } = roots(t, A_SPEC, B_SPEC);
-  const run = openLocalRun(A, B, { mode: 'mirror', workers: false });
+  const run = await openLocalRun(A, B, { mode: 'mirror', workers: false });
   try {
     const planned = await planOneWay(run.src, run.dst, run.opts, run.deps);
     assert.deepEqual(planned.problems, []);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import {
   chmodSync,
+  chownSync,
   lstatSync,
   lutimesSync,
   mkdirSync,
@@ -19,6 +20,16 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(REPO, 'bin', 'concord.js');
+
+// Every test process keeps its state (index, locks) in a home of its own, never the user's;
+// runs as nobody get one they can write.
+const HOME = mkdtempSync(join(tmpdir(), 'concord-home-'));
+chmodSync(HOME, 0o755);
+const NOBODY_HOME = join(HOME, 'nobody');
+mkdirSync(NOBODY_HOME);
+chownSync(NOBODY_HOME, 65534, 65534);
+process.env.CONCORD_HOME = join(HOME, 'root');
+process.on('exit', () => rmSync(HOME, { recursive: true, force: true }));
 
 /** A fresh temporary directory, removed when the test ends (pass the test context). */
 export function tempDir(t: { after: (fn: () => void) => void }, prefix = 'concord-test-'): string {
@@ -155,7 +166,11 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv as string[], {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
+      env: {
+        ...process.env,
+        ...(opts.asNobody ? { CONCORD_HOME: NOBODY_HOME } : {}),
+        ...opts.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

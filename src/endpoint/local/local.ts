@@ -38,6 +38,7 @@ import type { WorkerPool } from './pool.ts';
 import { checkPrecondition } from './precondition.ts';
 import { entryOf, lstatOrUndefined, unchangedFile } from './stat.ts';
 import { rawStatInto, type StatInto, statIntoSlow } from './stat-words.ts';
+import { ensureStateDir } from './state-dir.ts';
 import { WalkAhead } from './walk-ahead.ts';
 
 export { STATE_DIR, TEMP_PREFIX } from './listing.ts';
@@ -229,19 +230,10 @@ export class LocalEndpoint implements Endpoint {
     return joinPath(this.opts.trashDir, path);
   }
 
-  /**
-   * Creating `.concord/` changes the root's mtime, which the plan may not restore (it only
-   * restores the times of directories it writes into): put the root's times back, or the
-   * next run would find the root out of sync (S12).
-   */
   private ensureStateDir(): void {
     if (this.stateDirReady) return;
     this.stateDirReady = true;
-    const dir = joinPath(this.root, STATE_DIR);
-    if (lstatOrUndefined(dir)) return;
-    const before = lstatOrUndefined(this.root);
-    mkdirSync(dir, { recursive: true });
-    if (before) utimesSync(this.root, toSeconds(before.atimeNs), toSeconds(before.mtimeNs));
+    ensureStateDir(this.root);
   }
 }
 

@@ -1,0 +1,20 @@
+import { mkdirSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { STATE_DIR } from '../../core/path.ts';
+import { toSeconds } from './copy-file.ts';
+import { lstatOrUndefined } from './stat.ts';
+
+/**
+ * Makes `<root>/.concord/` when missing. Creating it changes the root's mtime, which a plan may
+ * not restore (it restores the times of directories it writes into) and which a source root
+ * must not show at all: the root's times are put back, or the next run would find the root
+ * out of sync (S12). Returns the folder's path.
+ */
+export function ensureStateDir(root: string): string {
+  const dir = join(root, STATE_DIR);
+  if (lstatOrUndefined(dir)) return dir;
+  const before = lstatOrUndefined(root);
+  mkdirSync(dir, { recursive: true });
+  if (before) utimesSync(root, toSeconds(before.atimeNs), toSeconds(before.mtimeNs));
+  return dir;
+}

@@ -1,0 +1,84 @@
+import { lstatSync } from 'node:fs';
+import type { LocalRoots } from './engine/roots.ts';
+import { FileIndex } from './index/file-index.ts';
+import { concordHome } from './index/home.ts';
+import { locationOf, readRootId } from './index/location.ts';
+import { acquireLocks } from './index/lock.ts';
+import { openStateDb, type StateDb } from './index/state-db.ts';
+import type { HashCache } from './scan/hash-cache.ts';
+
+export interface RunStateOptions {
+  dryRun: boolean;
+  checksum: boolean;
+  home?: string | undefined;
+  now?: (() => number) | undefined;
+  lockWaitMs?: number | undefined;
+}
+
+export interface RunState {
+  caches: { src?: HashCache; dst?: HashCache };
+  /** Releases the locks and closes the database. */
+  close(): void;
+}
+
+/**
+ * What a sync run keeps in the state store: the roots' ids, the run locks on both roots
+ * (S18), and with --checksum the file indexes whose hashes the scan reuses.
+ */
+export async function openRunState(
+  roots: LocalRoots,
+  a: string,
+  b: string,
+  o: RunStateOptions,
+): Promise<RunState> {
+  const now = o.now ?? Date.now;
+  const db = openStateDb(o.home ?? concordHome());
+  let release: (() => void) | undefined;
+  try {
+    // A one-way run writes no marker: it never writes into its source, and a refused or
+    // no-op run leaves the destination as it found it. A root's id is its marker when
+    // `concord index` (or a two-way run) made one, else its path.
+    const srcId = readRootId(roots.src) ?? `path:${roots.src}`;
+    const dstId = roots.dstExists ? (readRootId(roots.dst) ?? `path:${roots.dst}`) : undefined;
+    if (!o.dryRun) {
+      // Locked by path and by id: the same root reached by another path (a bind mount, a
+      // renamed drive) is still the same root.
+      const keys = [
+        { key: `path:${roots.src}`, path: a },
+        { key: `path:${roots.dst}`, path: b },
+      ];
+      keys.push({ key: `id:${srcId}`, path: a });
+      if (dstId) keys.push({ key: `id:${dstId}`, path: b });
+      release = await acquireLocks(db, keys, {
+        command: `sync ${a} ${b}`,
+        waitMs: o.lockWaitMs,
+        now,
+      });
+    }
+    const caches: RunState['caches'] = {};
+    if (o.checksum) {
+      caches.src = cacheOf(db, srcId, roots.src, now);
+      if (dstId) caches.dst = cacheOf(db, dstId, roots.dst, now);
+    }
+    return {
+      caches,
+      close() {
+        release?.();
+        db.close();
+      },
+    };
+  } catch (err) {
+    release?.();
+    db.close();
+    throw err;
+  }
+}
+
+function cacheOf(db: StateDb, rootId: string, root: string, now: () => number): HashCache {
+  return {
+    index: new FileIndex(db, locationOf(db, rootId, root, now())),
+    dev: lstatSync(root, { bigint: true }).dev,
+    nowNs: () => BigInt(now()) * 1_000_000n,
+    nowMs: now,
+  };
+}
