@@ -194,25 +194,20 @@ function ensureKind(kind, spec, data) {
   );
 }
 
-/** Relative paths of the files and directories under root, in a stable order. */
-function listTree(root) {
+/** Relative paths of the files under root, in a stable order. */
+function listFiles(root) {
   const files = [];
-  const dirs = [''];
   const walk = (rel) => {
     const names = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
     names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of names) {
       const child = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) {
-        dirs.push(child);
-        walk(child);
-      } else if (entry.isFile()) {
-        files.push(child);
-      }
+      if (entry.isDirectory()) walk(child);
+      else if (entry.isFile()) files.push(child);
     }
   };
   walk('');
-  return { files, dirs };
+  return files;
 }
 
 /** The issue's 100 edits + 50 adds + 50 deletes, fewer on small trees (8 large files: 2, 1, 1). */
@@ -231,7 +226,7 @@ function changeCounts(files) {
  */
 function planChanges(kind, src, spec) {
   const rng = createRng(SEED + 1000);
-  const { files } = listTree(src);
+  const files = listFiles(src);
   const counts = changeCounts(files.length);
   const picked = files.slice();
   for (let i = 0; i < counts.edits + counts.deletes; i++) {

@@ -8,7 +8,7 @@ import { ConcordError } from './errors.ts';
 import { FileIndex } from './index/file-index.ts';
 import { concordHome, STATE_DB } from './index/home.ts';
 import { ensureRootId, type Location, locationOf, readRootId } from './index/location.ts';
-import { acquireLocks } from './index/lock.ts';
+import { acquireLocks, rootLockKeys } from './index/lock.ts';
 import { openStateDb, type StateDb, stateError } from './index/state-db.ts';
 import type { HashCache } from './scan/hash-cache.ts';
 import { type IndexCounts, refreshIndex } from './scan/refresh.ts';
@@ -58,7 +58,7 @@ export async function indexLocal(
   if (o.rebuild) rebuildDatabase(home);
   const r = openRoot(root, o, home, true);
   try {
-    const release = await acquireLocks(r.db, [{ key: r.location.rootId, path: root }], {
+    const release = await acquireLocks(r.db, rootLockKeys(r.abs, r.location.rootId, root), {
       command: 'index',
       waitMs: o.lockWaitMs,
     });

@@ -3,7 +3,7 @@ import type { LocalRoots } from './engine/roots.ts';
 import { FileIndex } from './index/file-index.ts';
 import { concordHome } from './index/home.ts';
 import { locationOf, readRootId } from './index/location.ts';
-import { acquireLocks } from './index/lock.ts';
+import { acquireLocks, rootLockKeys } from './index/lock.ts';
 import { openStateDb, type StateDb } from './index/state-db.ts';
 import type { HashCache } from './scan/hash-cache.ts';
 
@@ -38,17 +38,10 @@ export async function openRunState(
     // A one-way run writes no marker: it never writes into its source, and a refused or
     // no-op run leaves the destination as it found it. A root's id is its marker when
     // `concord index` (or a two-way run) made one, else its path.
-    const srcId = readRootId(roots.src) ?? `path:${roots.src}`;
-    const dstId = roots.dstExists ? (readRootId(roots.dst) ?? `path:${roots.dst}`) : undefined;
+    const srcId = readRootId(roots.src);
+    const dstId = roots.dstExists ? readRootId(roots.dst) : undefined;
     if (!o.dryRun) {
-      // Locked by path and by id: the same root reached by another path (a bind mount, a
-      // renamed drive) is still the same root.
-      const keys = [
-        { key: `path:${roots.src}`, path: a },
-        { key: `path:${roots.dst}`, path: b },
-      ];
-      keys.push({ key: `id:${srcId}`, path: a });
-      if (dstId) keys.push({ key: `id:${dstId}`, path: b });
+      const keys = [...rootLockKeys(roots.src, srcId, a), ...rootLockKeys(roots.dst, dstId, b)];
       release = await acquireLocks(db, keys, {
         command: `sync ${a} ${b}`,
         waitMs: o.lockWaitMs,
@@ -57,8 +50,8 @@ export async function openRunState(
     }
     const caches: RunState['caches'] = {};
     if (o.checksum) {
-      caches.src = cacheOf(db, srcId, roots.src, now);
-      if (dstId) caches.dst = cacheOf(db, dstId, roots.dst, now);
+      caches.src = cacheOf(db, srcId ?? `path:${roots.src}`, roots.src, now);
+      if (roots.dstExists) caches.dst = cacheOf(db, dstId ?? `path:${roots.dst}`, roots.dst, now);
     }
     return {
       caches,

@@ -92,3 +92,17 @@ export function processAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/**
+ * The lock keys of a root: its resolved path and its id. The same root reached by another
+ * path (a bind mount, a renamed drive) still has its id; a root without one has its path.
+ */
+export function rootLockKeys(
+  abs: string,
+  rootId: string | undefined,
+  shown: string,
+): { key: string; path: string }[] {
+  const keys = [{ key: `path:${abs}`, path: shown }];
+  if (rootId !== undefined) keys.push({ key: `id:${rootId}`, path: shown });
+  return keys;
+}

@@ -1,7 +1,7 @@
 import type { Entry } from '../core/entry.ts';
 import type { FilterSpec } from '../core/filter.ts';
 import { reusableHash } from '../core/hash-reuse.ts';
-import { join, type RelPath } from '../core/path.ts';
+import { comparePaths, join, type RelPath } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
 import type { FileIndex, IndexRow } from '../index/file-index.ts';
@@ -20,7 +20,7 @@ export interface Change {
  * What changed in a root since its index last saw it, without syncing and without writing the
  * index. A file whose stat no longer matches its row but whose size does is read and hashed:
  * `modified` means the content differs, `metadata` that only mtime or mode do. A deleted or new
- * directory is one change; what was under a deleted one is not listed.
+ * directory is one change; what was under a deleted one is not listed. Sorted by path.
  */
 export async function rootStatus(
   ep: Endpoint,
@@ -49,6 +49,7 @@ export async function rootStatus(
       if (!names.has(name))
         changes.push({ path: join(w.dir, name), kind: 'deleted', entry: r.kind });
   }
+  changes.sort((x, y) => comparePaths(x.path, y.path));
   return { changes, problems };
 
   async function changeOf(

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isRacy, type Known, reusableHash, type Seen } from '../../src/core/hash-reuse.ts';
+
+const S = 1_000_000_000n;
+const T = 1_800_000_000n * S;
+const seen: Seen = { size: 10, mtimeNs: T, ctimeNs: T + 5n, ino: 7n, dev: 1n };
+const known: Known = { ...seen, hash: 'h', hashedNs: T + 10n * S };
+
+const cases: { name: string; known: Known | undefined; now: Seen; expect: string | undefined }[] = [
+  { name: 'nothing changed, read long after: reused', known, now: seen, expect: 'h' },
+  { name: 'no row: read it', known: undefined, now: seen, expect: undefined },
+  { name: 'row without hash: read it', known: { ...seen }, now: seen, expect: undefined },
+  {
+    name: 'S1 size changed: read it',
+    known,
+    now: { ...seen, size: 11 },
+    expect: undefined,
+  },
+  {
+    name: 'S1 mtime changed: read it',
+    known,
+    now: { ...seen, mtimeNs: T + 1n },
+    expect: undefined,
+  },
+  {
+    name: 'S1 same size, mtime restored, ctime moved (a rewrite then touch -d): read it',
+    known,
+    now: { ...seen, ctimeNs: T + 20n * S },
+    expect: undefined,
+  },
+  {
+    name: 'S1 another inode at the path (replaced by rename): read it',
+    known,
+    now: { ...seen, ino: 8n },
+    expect: undefined,
+  },
+  {
+    name: 'S1 another device (a different file system mounted there): read it',
+    known,
+    now: { ...seen, dev: 2n },
+    expect: undefined,
+  },
+  {
+    name: 'S1 racy: read within the timestamp step of its last change: read it again',
+    known: { ...known, hashedNs: T + S },
+    now: seen,
+    expect: undefined,
+  },
+  {
+    name: 'S1 racy by ctime (a chmod just before the read)',
+    known: { ...known, ctimeNs: T + 9n * S, hashedNs: T + 10n * S },
+    now: { ...seen, ctimeNs: T + 9n * S },
+    expect: undefined,
+  },
+  {
+    name: 'an mtime in the future stays racy until it is past',
+    known: { ...known, mtimeNs: T + 100n * S },
+    now: { ...seen, mtimeNs: T + 100n * S },
+    expect: undefined,
+  },
+];
+
+for (const c of cases) {
+  test(`reusableHash: ${c.name}`, () => {
+    assert.equal(reusableHash(c.known, c.now), c.expect);
+  });
+}
+
+test('isRacy: the window is the granularity after the later of mtime and ctime', () => {
+  assert.equal(isRacy({ mtimeNs: T, ctimeNs: T, hashedNs: T + 2n * S - 1n }), true);
+  assert.equal(isRacy({ mtimeNs: T, ctimeNs: T, hashedNs: T + 2n * S }), false);
+  assert.equal(isRacy({ mtimeNs: T, ctimeNs: T, hashedNs: T + S }, S), false);
+  assert.equal(isRacy({ mtimeNs: T, ctimeNs: T, hashedNs: undefined }), true);
+});

@@ -1,0 +1,81 @@
+/**
+ * S18 lock exclusivity, with two real processes: a holder (test/helpers/hold-lock.ts, the
+ * CLI's own lock code) and the CLI.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { makeTree, REPO, runCli, tempDir } from '../helpers/tree.ts';
+
+/** Starts a process holding `keys`; resolves once it has the lock. */
+async function holder(home: string, keys: string[]): Promise<ChildProcessWithoutNullStreams> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO, 'test', 'helpers', 'hold-lock.ts'), home, ...keys],
+    { cwd: REPO },
+  );
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  for await (const chunk of child.stdout) {
+    out += chunk;
+    if (out.includes('held')) break;
+  }
+  assert.match(out, /^held \d+\n$/);
+  return child;
+}
+
+test('S18 a second run on a locked root waits briefly, then exits 1 naming the holder (pid, start time)', async (t) => {
+  const dir = tempDir(t);
+  const home = join(dir, 'home');
+  const root = join(dir, 'root');
+  makeTree(root, { 'a.txt': 'a' });
+  const env = { CONCORD_HOME: home };
+  assert.equal((await runCli(['index', root], { env })).code, 0);
+  const id = readFileSync(join(root, '.concord', 'root-id'), 'utf8').trim();
+  const h = await holder(home, [`id:${id}`]);
+  t.after(() => h.kill('SIGKILL'));
+
+  const started = Date.now();
+  const r = await runCli(['index', root], { env });
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^concord: ${root}: another Concord run is using this root: pid ${h.pid} on [^,]+, started \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(hold-lock \\(test\\)\\) \\(wait for it to finish, or stop it \\(kill ${h.pid}\\)`,
+    ),
+  );
+  assert.ok(Date.now() - started >= 3000, 'it waited for the holder first');
+
+  // A sync whose destination is that root is refused the same way, before changing anything.
+  const src = join(dir, 'src');
+  makeTree(src, { 'new.txt': 'n' });
+  const s = await runCli(['mirror', src, root], { env });
+  assert.equal(s.code, 1);
+  assert.match(s.stderr, new RegExp(`pid ${h.pid}`));
+  assert.equal(readFileSync(join(root, 'a.txt'), 'utf8'), 'a');
+
+  // Released: the next run goes ahead.
+  h.stdin.end();
+  await once(h, 'exit');
+  assert.equal((await runCli(['mirror', src, root], { env })).code, 0);
+});
+
+test('S18 a stale lock (its holder was killed) is taken over, not obeyed forever', async (t) => {
+  const dir = tempDir(t);
+  const home = join(dir, 'home');
+  const A = join(dir, 'A');
+  const B = join(dir, 'B');
+  makeTree(A, { 'a.txt': 'a' });
+  makeTree(B, {});
+  const h = await holder(home, [`path:${realpathSync(B)}`]);
+  h.kill('SIGKILL');
+  await once(h, 'exit');
+  const started = Date.now();
+  const r = await runCli(['mirror', A, B], { env: { CONCORD_HOME: home } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Date.now() - started < 3000, 'no wait for a dead holder');
+  assert.equal(readFileSync(join(B, 'a.txt'), 'utf8'), 'a');
+});

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { STATE_DB } from '../../src/index/home.ts';
+import { MIGRATIONS, type Migration, schemaVersion } from '../../src/index/migrations.ts';
+import { openStateDb } from '../../src/index/state-db.ts';
+import { indexLocal } from '../../src/local-state.ts';
+import { makeTree, runCli, tempDir } from '../helpers/tree.ts';
+
+test('a new database is created on first use, in WAL mode, at the latest schema', (t) => {
+  const home = join(tempDir(t), 'nested', 'home');
+  const db = openStateDb(home);
+  assert.equal(schemaVersion(db), MIGRATIONS.at(-1)?.version);
+  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  db.close();
+  assert.ok(existsSync(join(home, STATE_DB)));
+});
+
+test('a database of schema version 1 opens and upgrades under version 2, its rows kept', (t) => {
+  const home = tempDir(t);
+  const old = openStateDb(home, { migrations: MIGRATIONS.slice(0, 1) });
+  assert.equal(schemaVersion(old), 1);
+  old
+    .prepare('INSERT INTO locations (root_id, path, created_ms) VALUES (?, ?, ?)')
+    .run('ab'.repeat(16), '/data', 1);
+  old
+    .prepare(
+      `INSERT INTO files (location, dir, name, kind, size, mtime_ns, ctime_ns, ino, dev, mode, seen_ms)
+       VALUES (1, '', 'x', 0, 3, 1, 1, 1, 1, 420, 1)`,
+    )
+    .run();
+  old.close();
+  const db = openStateDb(home);
+  assert.equal(schemaVersion(db), 2);
+  assert.equal(db.prepare('SELECT path FROM locations').pluck().get(), '/data');
+  assert.equal(db.prepare('SELECT count(*) FROM files').pluck().get(), 1);
+  assert.equal(db.prepare('SELECT count(*) FROM locks').pluck().get(), 0, 'v2 table exists');
+  db.close();
+});
+
+test('the current schema upgrades under a next version N+1 the same way', (t) => {
+  const home = tempDir(t);
+  openStateDb(home).close();
+  const next: Migration = {
+    version: (MIGRATIONS.at(-1)?.version ?? 0) + 1,
+    name: 'test: a new column',
+    up: (db) => db.exec('ALTER TABLE locations ADD COLUMN label TEXT'),
+  };
+  const db = openStateDb(home, { migrations: [...MIGRATIONS, next] });
+  assert.equal(schemaVersion(db), next.version);
+  assert.ok(
+    (db.pragma('table_info(locations)') as { name: string }[]).some((c) => c.name === 'label'),
+  );
+  db.close();
+});
+
+test('a database made by a newer Concord is refused with a message naming the file', (t) => {
+  const home = tempDir(t);
+  const raw = new Database(join(home, STATE_DB));
+  raw.pragma('user_version = 99');
+  raw.close();
+  assert.throws(
+    () => openStateDb(home),
+    (err: Error & { path?: string }) => {
+      assert.match(err.message, /schema version 99, newer than this Concord knows/);
+      assert.equal(err.path, join(home, STATE_DB));
+      return true;
+    },
+  );
+});
+
+test('a corrupt database: a clear error naming the file; index --rebuild keeps it aside and rebuilds', async (t) => {
+  const dir = tempDir(t);
+  const home = join(dir, 'home');
+  const root = join(dir, 'root');
+  makeTree(root, { 'a.txt': 'a', 'sub/b.txt': 'b' });
+  await indexLocal(root, { home, workers: false });
+  const file = join(home, STATE_DB);
+  for (const ext of ['-wal', '-shm']) if (existsSync(file + ext)) writeFileSync(file + ext, '');
+  writeFileSync(file, 'this is not a database, it was overwritten by accident '.repeat(100));
+  const env = { CONCORD_HOME: home };
+
+  const failed = await runCli(['index', root], { env });
+  assert.equal(failed.code, 1);
+  assert.equal(
+    failed.stderr,
+    `concord: ${file}: the state database is corrupt (run \`concord index --rebuild ROOT\`: it keeps the damaged file beside the new one)\n`,
+  );
+  const sync = await runCli(['mirror', root, join(dir, 'copy')], { env });
+  assert.equal(sync.code, 1);
+  assert.match(sync.stderr, /state database is corrupt/);
+  assert.ok(!existsSync(join(dir, 'copy')), 'a refused run writes nothing');
+
+  const rebuilt = await runCli(['index', '--rebuild', root], { env });
+  assert.equal(rebuilt.code, 0, rebuilt.stderr);
+  assert.match(rebuilt.stdout, /2 files .* hashed now 2, reused 0/);
+  const aside = readdirSync(home).filter((n) => n.startsWith(`${STATE_DB}.corrupt-`));
+  assert.equal(aside.length, 1, 'the damaged file is kept, not deleted');
+  assert.match(readFileSync(join(home, aside[0] as string), 'utf8'), /not a database/);
+  assert.equal((await runCli(['status', root], { env })).code, 0);
+});
