@@ -33,7 +33,7 @@ import {
   writeFileAtomic,
 } from './copy-file.ts';
 import { FileHasher } from './hash-file.ts';
-import { listDirPacked, STATE_DIR, TEMP_PREFIX, tryUnlink, unpackListing } from './listing.ts';
+import { listDirPacked, TEMP_PREFIX, tryUnlink, unpackListing } from './listing.ts';
 import type { WorkerPool } from './pool.ts';
 import { checkPrecondition } from './precondition.ts';
 import { entryOf, lstatOrUndefined, unchangedFile } from './stat.ts';
