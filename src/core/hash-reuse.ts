@@ -1,15 +1,3 @@
-/** What the index remembers of a file when it last hashed it. */
-export interface Known {
-  size: number;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  ino: bigint;
-  dev: bigint;
-  hash?: string | undefined;
-  /** Wall-clock time (ns since the epoch) at which the hashed bytes were read. */
-  hashedNs?: bigint | undefined;
-}
-
 /** A file as the scan sees it now. */
 export interface Seen {
   size: number;
@@ -17,6 +5,24 @@ export interface Seen {
   ctimeNs: bigint;
   ino: bigint;
   dev: bigint;
+}
+
+/** What the index remembers of a file when it last hashed it. */
+export interface Known {
+  /** statKey of the file when it was last seen. */
+  stat: string;
+  hash?: string | undefined;
+  /** Wall-clock time (ns since the epoch) at which the hashed bytes were read. */
+  hashedNs?: bigint | undefined;
+}
+
+/**
+ * The identity and change stamp of a file, as one string: device, inode, size, mtime, ctime.
+ * The index stores the same string (built by SQL from its columns), so a row is checked with
+ * one string comparison instead of five 64-bit ones.
+ */
+export function statKey(s: Seen): string {
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
 /**
@@ -34,25 +40,20 @@ export const TIMESTAMP_GRANULARITY_NS = 2_000_000_000n;
  * moved backwards by tools (tar, cp -p, rsync -t, a user's touch -d), so an mtime alone proves
  * nothing (S1). ctime cannot be set by any user-level call: every write, chmod, rename or utimes
  * moves it to the present. So (dev, inode, size, mtime, ctime) all unchanged means nobody
- * touched the file since we read it, except in the one window below. A rename changes the
- * moved file's ctime, so a renamed file is re-read; files under a renamed directory keep
- * their ctime and, found by inode, keep their hash.
+ * touched the file since we read it, except in the one window isRacy covers. A rename changes
+ * the moved file's ctime, so a renamed file is read again; files under a renamed directory
+ * keep their ctime and, found by inode, keep their hash.
  */
 export function reusableHash(
   known: Known | undefined,
   now: Seen,
   granularityNs: bigint = TIMESTAMP_GRANULARITY_NS,
+  nowKey: string = statKey(now),
 ): string | undefined {
   if (known?.hash === undefined || known.hashedNs === undefined) return undefined;
-  if (
-    known.size !== now.size ||
-    known.mtimeNs !== now.mtimeNs ||
-    known.ctimeNs !== now.ctimeNs ||
-    known.ino !== now.ino ||
-    known.dev !== now.dev
-  )
-    return undefined;
-  if (isRacy(known, granularityNs)) return undefined;
+  if (known.stat !== nowKey) return undefined;
+  // Equal keys: the row's mtime and ctime are the file's now.
+  if (isRacy({ ...now, hashedNs: known.hashedNs }, granularityNs)) return undefined;
   return known.hash;
 }
 
@@ -64,10 +65,10 @@ export function reusableHash(
  * after the step has passed, the hash holds.
  */
 export function isRacy(
-  known: Pick<Known, 'mtimeNs' | 'ctimeNs' | 'hashedNs'>,
+  t: { mtimeNs: bigint; ctimeNs: bigint; hashedNs: bigint | undefined },
   granularityNs: bigint = TIMESTAMP_GRANULARITY_NS,
 ): boolean {
-  if (known.hashedNs === undefined) return true;
-  const changed = known.mtimeNs > known.ctimeNs ? known.mtimeNs : known.ctimeNs;
-  return known.hashedNs < changed + granularityNs;
+  if (t.hashedNs === undefined) return true;
+  const changed = t.mtimeNs > t.ctimeNs ? t.mtimeNs : t.ctimeNs;
+  return t.hashedNs < changed + granularityNs;
 }

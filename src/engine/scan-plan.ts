@@ -29,7 +29,7 @@ import {
 } from '../endpoint/endpoint.ts';
 import { errText } from '../errors.ts';
 import type { Emit } from '../jobs/events.ts';
-import { DirCache, finishScan, type HashCache } from '../scan/hash-cache.ts';
+import { DirCache, finishScan, type HashCache, indexedHashes } from '../scan/hash-cache.ts';
 
 export interface ScanPlanOptions {
   mode: OneWayMode;
@@ -162,8 +162,17 @@ export async function scanAndPlan(
       keepsAll(filter, dir, srcPacked) &&
       keepsAll(filter, dir, dstPacked)
     ) {
-      const inSync = diffOneWayInSync({ ...input, src: srcPacked, dst: dstPacked });
-      if (inSync) {
+      // With --checksum, in sync by size, mtime and mode, and by the hashes the index
+      // still vouches for on both sides.
+      const inSync = caches
+        ? diffOneWayInSync({
+            ...input,
+            opts: { ...input.opts, checksum: false },
+            src: srcPacked,
+            dst: dstPacked,
+          })
+        : diffOneWayInSync({ ...input, src: srcPacked, dst: dstPacked });
+      if (inSync && (!caches || sameIndexedContent(caches, dir, srcPacked, dstPacked, out))) {
         out.entriesScanned += packedCount(srcPacked) + packedCount(dstPacked);
         // Entries for the subdirectories only, which diffOneWayInSync descends in order.
         const srcDirs = new Map<string, Entry>();
@@ -251,6 +260,27 @@ export async function scanAndPlan(
       });
     }
   }
+}
+
+/** Whether the index holds, for every file of both packed listings, the same valid hash. */
+function sameIndexedContent(
+  caches: NonNullable<ScanPlanOptions['caches']>,
+  dir: RelPath,
+  src: PackedEntries,
+  dst: PackedEntries,
+  out: ScanPlanResult,
+): boolean {
+  if (!caches.src || !caches.dst) return false;
+  const a = indexedHashes(caches.src, dir, src);
+  const b = a && indexedHashes(caches.dst, dir, dst);
+  if (!a || !b) return false;
+  let files = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return false;
+    if (a[i] !== undefined) files++;
+  }
+  out.hashReused += 2 * files;
+  return true;
 }
 
 function listOf(ep: Endpoint, dir: RelPath): Promise<AnyListing> {

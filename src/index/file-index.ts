@@ -5,35 +5,40 @@ import type { RelPath } from '../core/path.ts';
 import type { Location } from './location.ts';
 import { type StateDb, WriteBatch } from './state-db.ts';
 
-/** One entry of a location's file index. */
+/** One entry of a location's file index, as a scan reads it back. */
 export interface IndexRow extends Known {
   name: string;
   kind: Kind;
+  size: number;
   mode: number;
   target?: string | undefined;
-  /** When a scan last saw it (ms since the epoch). */
-  seenMs: number;
 }
 
 const KIND_CODE: Record<Kind, number> = { file: 0, dir: 1, symlink: 2 };
 const KIND_OF: readonly Kind[] = ['file', 'dir', 'symlink'];
 
-type RawRow = {
-  name: string;
-  kind: bigint;
-  size: bigint;
-  mtime_ns: bigint;
-  ctime_ns: bigint;
-  ino: bigint;
-  dev: bigint;
-  mode: bigint;
-  target: string | null;
-  hash: string | null;
-  hashed_ns: bigint | null;
-  seen_ms: bigint;
-};
+/** name, kind, size, mode, target, stat key, hash, hashed_ns (as text: exact 64 bits). */
+type RawRow = [string, number, number, number, string | null, string, string | null, string | null];
 
-const COLUMNS =
+// Perf: one string per row for the stat check (hash-reuse.ts statKey), built by SQL, and no
+// BigInt column: reading 40,000 rows as objects with six BigInts cost 280 ms, most of a
+// --checksum no-op.
+const READ = `name, kind, size, mode, target,
+  dev || ':' || ino || ':' || size || ':' || mtime_ns || ':' || ctime_ns,
+  hash, CAST(hashed_ns AS TEXT)`;
+
+/** name, kind, packed stat key, hash, settled (1: hashed after its timestamp step passed). */
+export type SettledRow = [string, number, string, string | null, number | null];
+
+// The key packedStatKey makes, and the racy check of hash-reuse.ts isRacy, in SQL: the fast
+// path of a --checksum no-op reads one short row per entry and builds no BigInt.
+const SETTLED = `name, kind,
+  dev || ':' || ino || ':' || size || ':' ||
+  (mtime_ns / 1000000000) || '.' || (mtime_ns % 1000000000) || ':' ||
+  (ctime_ns / 1000000000) || '.' || (ctime_ns % 1000000000),
+  hash, hashed_ns >= max(mtime_ns, ctime_ns) + ?`;
+
+const WRITE =
   'name, kind, size, mtime_ns, ctime_ns, ino, dev, mode, target, hash, hashed_ns, seen_ms';
 
 /**
@@ -45,7 +50,8 @@ export class FileIndex {
   readonly location: Location;
   private readonly db: StateDb;
   private readonly selectDir: Statement<[number, string], RawRow>;
-  private readonly selectInode: Statement<[number, bigint, bigint], RawRow & { dir: string }>;
+  private readonly selectInode: Statement<[number, bigint, bigint], [string, ...RawRow]>;
+  private readonly selectSettled: Statement<[bigint, number, string], SettledRow>;
   private readonly upsert: Statement;
   private readonly deleteOne: Statement<[number, string, string]>;
   private readonly deleteTree: Statement<[number, string, string, string]>;
@@ -57,16 +63,24 @@ export class FileIndex {
     this.batch = WriteBatch.of(db);
     this.selectDir = db
       .prepare<[number, string], RawRow>(
-        `SELECT ${COLUMNS} FROM files WHERE location = ? AND dir = ? ORDER BY name`,
+        `SELECT ${READ} FROM files WHERE location = ? AND dir = ? ORDER BY name`,
       )
-      .safeIntegers(true);
+      .raw(true);
     this.selectInode = db
-      .prepare<[number, bigint, bigint], RawRow & { dir: string }>(
-        `SELECT dir, ${COLUMNS} FROM files WHERE location = ? AND dev = ? AND ino = ? LIMIT 1`,
+      .prepare<[number, bigint, bigint], [string, ...RawRow]>(
+        // Without INDEXED BY, SQLite (no ANALYZE statistics) scans the location's whole primary-key
+        // range instead: 0.5 ms per lookup at 40,000 rows, growing with the index.
+        `SELECT dir, ${READ} FROM files INDEXED BY files_by_inode
+         WHERE location = ? AND dev = ? AND ino = ? LIMIT 1`,
       )
-      .safeIntegers(true);
+      .raw(true);
+    this.selectSettled = db
+      .prepare<[bigint, number, string], SettledRow>(
+        `SELECT ${SETTLED} FROM files WHERE location = ? AND dir = ? ORDER BY name`,
+      )
+      .raw(true);
     this.upsert = db.prepare(
-      `INSERT OR REPLACE INTO files (location, dir, ${COLUMNS})
+      `INSERT OR REPLACE INTO files (location, dir, ${WRITE})
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.deleteOne = db.prepare('DELETE FROM files WHERE location = ? AND dir = ? AND name = ?');
@@ -79,32 +93,42 @@ export class FileIndex {
   /** The rows of one directory, by name. */
   dir(dir: RelPath): Map<string, IndexRow> {
     const out = new Map<string, IndexRow>();
-    for (const r of this.selectDir.iterate(this.location.id, dir)) out.set(r.name, fromRaw(r));
+    for (const r of this.selectDir.all(this.location.id, dir)) out.set(r[0], fromRaw(r));
     return out;
+  }
+
+  /** One directory's rows in the fast path's form (see SETTLED), in name order. */
+  settledRows(dir: RelPath, granularityNs: bigint): SettledRow[] {
+    return this.selectSettled.all(granularityNs, this.location.id, dir);
   }
 
   /** A row with this identity anywhere in the location (a file whose directory was renamed). */
   byInode(dev: bigint, ino: bigint): (IndexRow & { dir: RelPath }) | undefined {
-    const r = this.selectInode.get(this.location.id, dev, ino);
-    return r && { ...fromRaw(r), dir: r.dir };
+    const r = this.selectInode.get(this.location.id, dev, BigInt.asIntN(64, ino));
+    if (!r) return undefined;
+    const [dir, ...rest] = r;
+    return { ...fromRaw(rest), dir };
   }
 
-  put(dir: RelPath, row: IndexRow): void {
+  /** Records what a scan saw of `e` (under the root's device), with its hash when known. */
+  put(dir: RelPath, e: Entry, dev: bigint, seenMs: number, hash?: Hashed): void {
     this.upsert.run(
       this.location.id,
       dir,
-      row.name,
-      KIND_CODE[row.kind],
-      row.size,
-      row.mtimeNs,
-      row.ctimeNs,
-      row.ino,
-      row.dev,
-      row.mode,
-      row.target ?? null,
-      row.hash ?? null,
-      row.hashedNs ?? null,
-      row.seenMs,
+      e.name,
+      KIND_CODE[e.kind],
+      e.size,
+      e.mtimeNs,
+      e.ctimeNs,
+      // SQLite integers are signed: an inode of 2^63 or more is kept as its two's complement
+      // (its key then never matches, and the file is read again: slower, never wrong).
+      BigInt.asIntN(64, e.ino),
+      dev,
+      e.mode,
+      e.target ?? null,
+      hash?.hash ?? null,
+      hash?.hashedNs ?? null,
+      seenMs,
     );
     this.tick();
   }
@@ -152,42 +176,21 @@ export class FileIndex {
   }
 }
 
-function fromRaw(r: RawRow): IndexRow {
-  return {
-    name: r.name,
-    kind: KIND_OF[Number(r.kind)] ?? 'file',
-    size: Number(r.size),
-    mtimeNs: r.mtime_ns,
-    ctimeNs: r.ctime_ns,
-    ino: r.ino,
-    dev: r.dev,
-    mode: Number(r.mode),
-    target: r.target ?? undefined,
-    hash: r.hash ?? undefined,
-    hashedNs: r.hashed_ns ?? undefined,
-    seenMs: Number(r.seen_ms),
-  };
+/** A hash and when its bytes were read (ns since the epoch). */
+export interface Hashed {
+  hash: string;
+  hashedNs: bigint;
 }
 
-/** An index row for what a scan saw, carrying a hash when one is known. */
-export function rowOf(
-  e: Entry,
-  dev: bigint,
-  seenMs: number,
-  hash?: { hash: string; hashedNs: bigint },
-): IndexRow {
+function fromRaw([name, kind, size, mode, target, stat, hash, hashedNs]: RawRow): IndexRow {
   return {
-    name: e.name,
-    kind: e.kind,
-    size: e.size,
-    mtimeNs: e.mtimeNs,
-    ctimeNs: e.ctimeNs,
-    ino: e.ino,
-    dev,
-    mode: e.mode,
-    target: e.target,
-    hash: hash?.hash,
-    hashedNs: hash?.hashedNs,
-    seenMs,
+    name,
+    kind: KIND_OF[kind] ?? 'file',
+    size,
+    mode,
+    target: target ?? undefined,
+    stat,
+    hash: hash ?? undefined,
+    hashedNs: hashedNs === null ? undefined : BigInt(hashedNs),
   };
 }

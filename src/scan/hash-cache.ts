@@ -1,7 +1,16 @@
 import type { Entry } from '../core/entry.ts';
-import { reusableHash } from '../core/hash-reuse.ts';
+import { reusableHash, statKey, TIMESTAMP_GRANULARITY_NS } from '../core/hash-reuse.ts';
+import {
+  KIND_FILE,
+  type PackedEntries,
+  packedCount,
+  packedNames,
+  packedStatKey,
+  W_KIND,
+  WORDS,
+} from '../core/packed.ts';
 import { join, type RelPath } from '../core/path.ts';
-import { type FileIndex, type IndexRow, rowOf } from '../index/file-index.ts';
+import type { FileIndex, IndexRow, SettledRow } from '../index/file-index.ts';
 
 /** A root's file index as a scan uses it: hashes to reuse, and rows to bring up to date. */
 export interface HashCache {
@@ -29,6 +38,34 @@ export function finishScan(cache: HashCache): void {
   cache.index.flush();
 }
 
+/**
+ * The fast path of a --checksum scan for a directory whose listing is packed: the hashes of
+ * its files from the index, in entry order (undefined for other kinds), when the index rows
+ * name exactly the listed entries and every file's row still holds (same stat key, hashed,
+ * not racy: what reusableHash decides, in SQL). Undefined when any of that fails: the caller
+ * then takes the slow path (DirCache), which reads what must be read.
+ */
+export function indexedHashes(
+  cache: HashCache,
+  dir: RelPath,
+  p: PackedEntries,
+): (string | undefined)[] | undefined {
+  const rows = cache.index.settledRows(dir, TIMESTAMP_GRANULARITY_NS);
+  const n = packedCount(p);
+  if (rows.length !== n) return undefined;
+  const names = packedNames(p);
+  const dev = String(cache.dev);
+  const out: (string | undefined)[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const [name, kind, key, hash, settled] = rows[i] as SettledRow;
+    if (name !== names[i] || kind !== p.words[i * WORDS + W_KIND]) return undefined;
+    if (kind !== KIND_FILE) continue;
+    if (settled !== 1 || hash === null || key !== packedStatKey(p, i, dev)) return undefined;
+    out[i] = hash;
+  }
+  return out;
+}
+
 /** One directory of a scan against the index. */
 export class DirCache {
   readonly dir: RelPath;
@@ -38,6 +75,8 @@ export class DirCache {
   private readonly fresh = new Map<string, bigint>();
   /** Rows whose hash was reused, by the name of the entry that took it. */
   private readonly reusedFrom = new Map<string, IndexRow>();
+  /** Stat keys computed by fill, by name. */
+  private readonly keys = new Map<string, string>();
 
   constructor(cache: HashCache, dir: RelPath) {
     this.cache = cache;
@@ -59,12 +98,14 @@ export class DirCache {
     for (const e of entries) {
       if (e.kind !== 'file' || e.hash !== undefined) continue;
       const seen = { ...e, dev: this.cache.dev };
+      const key = statKey(seen);
+      this.keys.set(e.name, key);
       let from = this.known.get(e.name);
-      let hash = reusableHash(from, seen);
+      let hash = reusableHash(from, seen, undefined, key);
       // Files of a renamed directory keep inode and ctime: found by inode, their hash holds.
-      if (hash === undefined && from?.ino !== e.ino) {
+      if (hash === undefined && !from?.stat.startsWith(`${this.cache.dev}:${e.ino}:`)) {
         from = this.cache.index.byInode(this.cache.dev, e.ino);
-        hash = reusableHash(from, seen);
+        hash = reusableHash(from, seen, undefined, key);
       }
       if (hash === undefined || !from) unknown.push(e);
       else {
@@ -98,14 +139,15 @@ export class DirCache {
       const old = this.known.get(e.name);
       const at = this.fresh.get(e.name);
       if (at !== undefined && e.hash !== undefined) {
-        index.put(this.dir, rowOf(e, dev, seenMs, { hash: e.hash, hashedNs: at }));
+        index.put(this.dir, e, dev, seenMs, { hash: e.hash, hashedNs: at });
         continue;
       }
       const from = this.reusedFrom.get(e.name);
       const keep =
         from?.hash && from.hashedNs ? { hash: from.hash, hashedNs: from.hashedNs } : undefined;
-      if (old && sameRow(old, e, dev) && (keep === undefined || old.hash === keep.hash)) continue;
-      index.put(this.dir, rowOf(e, dev, seenMs, keep));
+      const key = this.keys.get(e.name) ?? statKey({ ...e, dev });
+      if (old && sameRow(old, e, key) && (keep === undefined || old.hash === keep.hash)) continue;
+      index.put(this.dir, e, dev, seenMs, keep);
     }
     if (!complete) return;
     this.cache.gone ??= [];
@@ -116,15 +158,6 @@ export class DirCache {
 }
 
 /** Whether a row already says what the scan saw (nothing to write). */
-function sameRow(r: IndexRow, e: Entry, dev: bigint): boolean {
-  return (
-    r.kind === e.kind &&
-    r.size === e.size &&
-    r.mtimeNs === e.mtimeNs &&
-    r.ctimeNs === e.ctimeNs &&
-    r.ino === e.ino &&
-    r.dev === dev &&
-    r.mode === e.mode &&
-    r.target === e.target
-  );
+function sameRow(r: IndexRow, e: Entry, key: string): boolean {
+  return r.stat === key && r.kind === e.kind && r.mode === e.mode && r.target === e.target;
 }

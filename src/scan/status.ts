@@ -1,6 +1,6 @@
 import type { Entry } from '../core/entry.ts';
 import type { FilterSpec } from '../core/filter.ts';
-import { reusableHash } from '../core/hash-reuse.ts';
+import { reusableHash, statKey } from '../core/hash-reuse.ts';
 import { comparePaths, join, type RelPath } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
@@ -61,11 +61,14 @@ export async function rootStatus(
     if (r.kind !== e.kind) return 'modified';
     if (e.kind === 'dir') return r.mode !== e.mode ? 'metadata' : undefined;
     if (e.kind === 'symlink') return r.target !== e.target ? 'modified' : undefined;
-    const metaSame = r.mtimeNs === e.mtimeNs && r.mode === e.mode;
     if (r.size !== e.size) return 'modified';
-    if (reusableHash(r, { ...e, dev }) !== undefined) return metaSame ? undefined : 'metadata';
+    const key = statKey({ ...e, dev });
+    // The key ends with mtime:ctime; an equal mtime leaves the same text before the ctime.
+    const metaSame = r.mode === e.mode && mtimeOf(r.stat) === String(e.mtimeNs);
+    if (reusableHash(r, { ...e, dev }, undefined, key) !== undefined)
+      return metaSame ? undefined : 'metadata';
     // Stat changed (or the row is racy): the content decides, when the index knows it.
-    if (r.hash === undefined) return metaSame && sameStat(r, e) ? undefined : 'modified';
+    if (r.hash === undefined) return metaSame && r.stat === key ? undefined : 'modified';
     try {
       const now = await ep.hash(path, e);
       if (now !== r.hash) return 'modified';
@@ -76,6 +79,7 @@ export async function rootStatus(
   }
 }
 
-function sameStat(r: IndexRow, e: Entry): boolean {
-  return r.ctimeNs === e.ctimeNs && r.ino === e.ino;
+/** The mtime field of a stat key (dev:ino:size:mtime:ctime). */
+function mtimeOf(stat: string): string | undefined {
+  return stat.split(':')[3];
 }

@@ -1,16 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isRacy, type Known, reusableHash, type Seen } from '../../src/core/hash-reuse.ts';
+import { isRacy, type Known, reusableHash, type Seen, statKey } from '../../src/core/hash-reuse.ts';
 
 const S = 1_000_000_000n;
 const T = 1_800_000_000n * S;
 const seen: Seen = { size: 10, mtimeNs: T, ctimeNs: T + 5n, ino: 7n, dev: 1n };
-const known: Known = { ...seen, hash: 'h', hashedNs: T + 10n * S };
+const known: Known = { stat: statKey(seen), hash: 'h', hashedNs: T + 10n * S };
 
 const cases: { name: string; known: Known | undefined; now: Seen; expect: string | undefined }[] = [
   { name: 'nothing changed, read long after: reused', known, now: seen, expect: 'h' },
   { name: 'no row: read it', known: undefined, now: seen, expect: undefined },
-  { name: 'row without hash: read it', known: { ...seen }, now: seen, expect: undefined },
+  {
+    name: 'row without hash: read it',
+    known: { stat: statKey(seen) },
+    now: seen,
+    expect: undefined,
+  },
   {
     name: 'S1 size changed: read it',
     known,
@@ -49,13 +54,13 @@ const cases: { name: string; known: Known | undefined; now: Seen; expect: string
   },
   {
     name: 'S1 racy by ctime (a chmod just before the read)',
-    known: { ...known, ctimeNs: T + 9n * S, hashedNs: T + 10n * S },
+    known: { stat: statKey({ ...seen, ctimeNs: T + 9n * S }), hash: 'h', hashedNs: T + 10n * S },
     now: { ...seen, ctimeNs: T + 9n * S },
     expect: undefined,
   },
   {
     name: 'an mtime in the future stays racy until it is past',
-    known: { ...known, mtimeNs: T + 100n * S },
+    known: { ...known, stat: statKey({ ...seen, mtimeNs: T + 100n * S }) },
     now: { ...seen, mtimeNs: T + 100n * S },
     expect: undefined,
   },

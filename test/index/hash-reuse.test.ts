@@ -165,3 +165,31 @@ test('S1 mirror --checksum: an unchanged pair hashes nothing; after 10 same-size
     assert.equal(readFileSync(join(B, rel), 'utf8'), readFileSync(join(A, rel), 'utf8'));
   }
 });
+
+test('S1 mirror --checksum: a same-size edit with the exact mtime restored, on A or on B, is found through ctime (the in-sync fast path too)', async (t) => {
+  const dir = tempDir(t);
+  const A = join(dir, 'A');
+  const B = join(dir, 'B');
+  const spec: Record<string, { content: string; mtime: number }> = {};
+  for (let i = 0; i < 12; i++)
+    spec[`d${i % 3}/f${i}`] = { content: `v1-${i % 10}`, mtime: 1_600_000_000 };
+  makeTree(A, spec);
+  const c = clock();
+  const o = { mode: 'mirror' as const, checksum: true, home: join(dir, 'home'), now: c.now };
+  await syncLocal(A, B, o);
+  c.later();
+  await syncLocal(A, B, o); // hashes both sides into the index
+  c.later();
+  const noop = await syncLocal(A, B, o);
+  assert.deepEqual([noop.summary.hashed, noop.summary.hashReused], [0, 24]);
+  // Same size, same mtime to the nanosecond (whole seconds): only ctime tells.
+  writeFileSync(join(A, 'd0/f0'), 'v2-0');
+  utimesSync(join(A, 'd0/f0'), 1_600_000_000, 1_600_000_000);
+  writeFileSync(join(B, 'd1/f1'), 'XX-1');
+  utimesSync(join(B, 'd1/f1'), 1_600_000_000, 1_600_000_000);
+  c.later();
+  const r = await syncLocal(A, B, o);
+  assert.equal(r.summary.updated, 2);
+  assert.equal(readFileSync(join(B, 'd0/f0'), 'utf8'), 'v2-0');
+  assert.equal(readFileSync(join(B, 'd1/f1'), 'utf8'), 'v1-1');
+});
