@@ -36,6 +36,8 @@ export interface LocalSyncOptions {
   now?: () => number;
   /** The state directory (default: concordHome()). */
   home?: string | undefined;
+  /** Return the whole plan in the result (default true; the CLI saves the memory). */
+  keepPlan?: boolean | undefined;
   /** How long to wait for another run's lock on a root (ms, default 3000). */
   lockWaitMs?: number | undefined;
 }
@@ -85,6 +87,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     signal: o.signal,
     walkAheadAfter: atOnce ? 1 : undefined,
     caches: state.caches,
+    keepPlan: o.keepPlan,
   };
   const deps: Deps = { emit: o.onEvent ?? (() => {}), now, jobId: randomBytes(6).toString('hex') };
   const close = async () => {

@@ -1,7 +1,7 @@
 import type { Entry } from '../core/entry.ts';
 import { metaOf } from '../core/entry.ts';
 import { parent, type RelPath } from '../core/path.ts';
-import { type Operation, Phase } from '../core/plan.ts';
+import { countOp, noCounts, type Operation, Phase, type PlanCounts } from '../core/plan.ts';
 import { type Problem, type ProblemCode, problem } from '../core/problem.ts';
 import { ChangedDuringSync, type Endpoint, type WriteSource } from '../endpoint/endpoint.ts';
 import { errText } from '../errors.ts';
@@ -11,7 +11,10 @@ import type { Emit, Progress } from '../jobs/events.ts';
 const BATCH = 64;
 
 export interface ApplyResult {
+  /** The operations done, in order (empty when the executor was told not to keep them). */
   done: Operation[];
+  /** Summary counts of what was done (always kept). */
+  counts: PlanCounts;
   problems: Problem[];
   bytesCopied: number;
 }
@@ -21,6 +24,8 @@ export interface ApplyOptions {
   /** The injected clock (ms), for throttling progress events. */
   now: () => number;
   signal?: AbortSignal | undefined;
+  /** Keep every done operation in `result.done` (default true); counts are kept anyway. */
+  keepDone?: boolean | undefined;
 }
 
 /**
@@ -34,7 +39,7 @@ export interface ApplyOptions {
  * scan goes on.
  */
 export class Executor {
-  readonly result: ApplyResult = { done: [], problems: [], bytesCopied: 0 };
+  readonly result: ApplyResult = { done: [], counts: noCounts(), problems: [], bytesCopied: 0 };
   private readonly progress: Progress = {
     filesDone: 0,
     filesTotal: 0,
@@ -111,7 +116,8 @@ export class Executor {
     const { result, progress, jobId } = this;
     try {
       const bytes = await this.perform(op);
-      result.done.push(op);
+      if (this.opts.keepDone !== false) result.done.push(op);
+      countOp(result.counts, op);
       result.bytesCopied += bytes;
       progress.bytesDone += bytes;
       this.emit({

@@ -34,6 +34,7 @@ export async function runSyncCommand(
     signal: abort.signal,
     onEvent: renderer.event,
     now,
+    keepPlan: command === 'plan',
   });
 
   try {

@@ -65,29 +65,36 @@ export function orderPlan(ops: readonly Operation[]): Operation[] {
 }
 
 export function countPlan(ops: readonly Operation[]): PlanCounts {
-  const c: PlanCounts = { created: 0, updated: 0, deleted: 0, metadataUpdated: 0, bytesToCopy: 0 };
-  for (const op of ops) {
-    switch (op.reason) {
-      case 'new':
-        c.created++;
-        break;
-      case 'modified':
-      case 'kind-changed':
-        c.updated++;
-        break;
-      case 'metadata':
-        c.metadataUpdated++;
-        break;
-      case 'extra':
-      case 'replaced':
-        c.deleted++;
-        break;
-      case 'dir-times':
-        break;
-    }
-    if (op.op === 'copy' && op.source?.kind === 'file') c.bytesToCopy += op.source.size;
-  }
+  const c = noCounts();
+  for (const op of ops) countOp(c, op);
   return c;
+}
+
+export function noCounts(): PlanCounts {
+  return { created: 0, updated: 0, deleted: 0, metadataUpdated: 0, bytesToCopy: 0 };
+}
+
+/** Adds one operation to the counts of a summary. */
+export function countOp(c: PlanCounts, op: Operation): void {
+  switch (op.reason) {
+    case 'new':
+      c.created++;
+      break;
+    case 'modified':
+    case 'kind-changed':
+      c.updated++;
+      break;
+    case 'metadata':
+      c.metadataUpdated++;
+      break;
+    case 'extra':
+    case 'replaced':
+      c.deleted++;
+      break;
+    case 'dir-times':
+      break;
+  }
+  if (op.op === 'copy' && op.source?.kind === 'file') c.bytesToCopy += op.source.size;
 }
 
 /** Operations that remove something from the target (what --max-delete counts). */

@@ -22,6 +22,11 @@ export interface OneWayOptions {
   signal?: AbortSignal | undefined;
   /** Directories walked on the calling thread before walker threads start. */
   walkAheadAfter?: number | undefined;
+  /**
+   * Return the whole plan in the result (default true). Without it, operations applied while
+   * the scan went on are not kept: the CLI saves their memory (~1 KB per operation).
+   */
+  keepPlan?: boolean | undefined;
   /** The roots' file indexes, for --checksum. */
   caches?: { src?: HashCache | undefined; dst?: HashCache | undefined } | undefined;
 }
@@ -66,7 +71,7 @@ export async function planOneWay(
   dst: Endpoint,
   opts: OneWayOptions,
   deps: Deps,
-  onDir?: (ops: readonly Operation[]) => Promise<void>,
+  onDir?: (ops: readonly Operation[]) => Promise<readonly Operation[]>,
 ) {
   const caps = await dst.capabilities();
   const tolerance = maxBig(opts.modifyWindowNs, caps.mtimePrecisionNs);
@@ -100,7 +105,12 @@ export async function runOneWay(
   const ex = new Executor(
     src,
     dst,
-    { concurrency: opts.concurrency, signal: opts.signal, now: deps.now },
+    {
+      concurrency: opts.concurrency,
+      signal: opts.signal,
+      now: deps.now,
+      keepDone: opts.keepPlan !== false,
+    },
     deps.emit,
     deps.jobId,
   );
@@ -110,24 +120,33 @@ export async function runOneWay(
   // replace single entries, each under its own precondition, so starting them early changes
   // no outcome.
   let streaming = !opts.dryRun && opts.maxDelete === undefined;
+  const keepPlan = opts.keepPlan !== false;
   const streamed = new Set<Operation>();
   let rootReady = false;
-  const onDir = async (ops: readonly Operation[]) => {
-    if (!streaming) return;
+  const onDir = async (ops: readonly Operation[]): Promise<readonly Operation[]> => {
+    if (!streaming) return ops;
     if (ops.some((o) => o.phase === Phase.Clear)) {
       streaming = false;
-      return;
+      return ops;
     }
     if (!rootReady) {
       rootReady = true;
       deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
       if ((await dst.stat('')) === undefined) await createRoot(dst);
     }
+    const rest: Operation[] = [];
     for (const op of ops) {
-      if (op.phase !== Phase.Write) continue;
-      streamed.add(op);
+      if (op.phase !== Phase.Write) {
+        rest.push(op);
+        continue;
+      }
+      if (keepPlan) {
+        streamed.add(op);
+        rest.push(op);
+      }
       await ex.add(op);
     }
+    return rest;
   };
   const planned = await planOneWay(src, dst, opts, deps, onDir);
   const toDelete = deletions(planned.ops);
@@ -155,9 +174,8 @@ export async function runOneWay(
     );
   }
   deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'done' });
-  const done = opts.dryRun ? planned.ops : ex.result.done;
   const problems = [...planned.problems, ...ex.result.problems];
-  const counts = countPlan(done);
+  const counts = opts.dryRun ? countPlan(planned.ops) : ex.result.counts;
   return {
     plan: planned.ops,
     summary: {

@@ -37,8 +37,11 @@ export interface ScanPlanOptions {
   filter: FilterSpec;
   /** Directories walked on this thread before walker threads start (default 1). */
   walkAheadAfter?: number | undefined;
-  /** Called with each directory's operations as soon as they are decided (to start applying). */
-  onDir?: ((ops: readonly Operation[]) => Promise<void>) | undefined;
+  /**
+   * Called with each directory's operations as soon as they are decided (to start applying);
+   * returns those the plan must still hold (the ones it did not take).
+   */
+  onDir?: ((ops: readonly Operation[]) => Promise<readonly Operation[]>) | undefined;
   /** File indexes of the roots: with --checksum, hashes are reused from them and kept there. */
   caches?: { src?: HashCache | undefined; dst?: HashCache | undefined } | undefined;
 }
@@ -217,8 +220,7 @@ export async function scanAndPlan(
     }
     if (srcCache && srcEntries && srcList) srcCache.record(srcEntries, srcList.complete);
     if (dstCache && dstEntries && dstList) dstCache.record(dstEntries, dstList.complete);
-    out.ops.push(...decided.ops);
-    if (opts.onDir) await opts.onDir(decided.ops);
+    out.ops.push(...(opts.onDir ? await opts.onDir(decided.ops) : decided.ops));
     out.problems.push(...decided.problems);
     pushVisits(dir, decided, byName(srcEntries), byName(dstEntries));
     progress(dir);
