@@ -26,6 +26,7 @@ import {
   summarizeTree,
   timeCommand,
   warmCache,
+  warmContent,
   withTreeChanged,
   writePoolFile,
 } from './lib.mjs';
@@ -75,6 +76,8 @@ const TOOLS = {
     checksum: (src, dst) => ['rsync', ['-a', '--delete', '--checksum', `${src}/`, `${dst}/`]],
   },
   rclone: {
+    // rclone reads with fadvise(DONTNEED): what it read leaves the page cache.
+    dropsReadCache: true,
     mirror: (src, dst) => ['rclone', ['sync', src, dst, ...RCLONE_FLAGS]],
     checksum: (src, dst) => ['rclone', ['sync', src, dst, ...RCLONE_FLAGS, '--checksum']],
   },
@@ -383,8 +386,10 @@ function commandFor(tool, scenario, src, dst, ctx) {
 async function measure(tool, scenario, src, dst, ctx) {
   const [cmd, args, env] = commandFor(tool, scenario, src, dst, ctx);
   const result = await timeCommand(cmd, args, { env });
-  // Flush what the tool wrote, untimed, so the next tool does not pay for its writeback.
+  // Untimed: flush what the tool wrote, so the next tool does not pay for its writeback, and
+  // read the source back into the cache if the tool dropped it (the next tool should not pay).
   spawnSync('sync');
+  if (TOOLS[tool].dropsReadCache && scenario !== 'noop') warmContent(src);
   if (result.code !== 0) {
     process.stderr.write(result.stderr.slice(-4000));
     fail(
@@ -413,6 +418,8 @@ function createTrashes(data) {
     makeRoom(need) {
       for (const kind of order) {
         if (freeBytes(data) >= need) return;
+        const dir = path.join(data, 'trash', kind);
+        if (!fs.existsSync(dir) || fs.readdirSync(dir).length === 0) continue;
         console.error(`making room: deleting the ${kind} trash (untimed)`);
         trashes[kind].empty();
         spawnSync('sync');
@@ -472,7 +479,8 @@ async function benchTree(kind, opts, trashes, log) {
     trash.retire(stateDir);
     fs.mkdirSync(ctx.unisonDir, { recursive: true });
     fs.mkdirSync(ctx.concordHome, { recursive: true });
-    // Every destination at once, unless the disk is short: then cp's copy goes right after timing.
+    // Every destination at once, unless the disk is short: then cp copies first, and its copy
+    // is deleted right after its timing, before the other tools write theirs.
     const need = (n) => n * srcSummary.bytes * 1.02 + margin;
     trashes.makeRoom(need(dstTools.length));
     let dropCp = false;
@@ -481,12 +489,14 @@ async function benchTree(kind, opts, trashes, log) {
         fail(`not enough disk under ${opts.data}: ${formatBytes(need(dstTools.length))} needed`);
       }
       dropCp = true;
-      const note = "cp's copy was deleted right after its timing, for disk space";
+      const note = 'for disk space, cp copied first and its copy was deleted after its timing';
       if (!notes.includes(note)) notes.push(note);
     }
     warmCache(tree.src);
+    warmContent(tree.src);
 
-    for (const tool of order) {
+    const initialOrder = dropCp ? ['cp', ...order.filter((t) => t !== 'cp')] : order;
+    for (const tool of initialOrder) {
       const dst = dstOf(tool);
       fs.mkdirSync(dst, { recursive: true });
       record(tool, 'initial', await measure(tool, 'initial', tree.src, dst, ctx), run);
@@ -671,6 +681,7 @@ async function memoryGrowth(opts, trashes, log) {
     fs.mkdirSync(concordHome, { recursive: true });
     trashes.makeRoom(summary.bytes * 1.02 + 2 * 1024 * MIB);
     warmCache(tree.src);
+    warmContent(tree.src);
     fs.mkdirSync(dst, { recursive: true });
     const row = { ...point, bytes: summary.bytes };
     for (const scenario of GROWTH_SCENARIOS) {
@@ -771,24 +782,26 @@ async function main() {
       .map((v) => v.toFixed(2))
       .join(' ');
   const loadBefore = load();
-  const trees = [];
-  for (const kind of opts.trees) trees.push(await benchTree(kind, opts, trashes, log));
-  const growth = opts.memoryGrowth ? await memoryGrowth(opts, trashes, log) : null;
-
-  const loadAfter = load();
   console.log(`index benchmark (issue 3)  ${env.date}`);
   console.log(`nproc ${env.nproc}, node ${env.node}, ${env.kernel}, ${env.cpu}`);
-  console.log(`load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}`);
-  console.log(`concord ${versions.concord ?? 'n/a'} (commit ${commit}; ${CONCORD_BIN})`);
+  // With --concord the CLI may be a build of another commit than the repository's HEAD.
+  console.log(`concord ${versions.concord ?? 'n/a'} (${CONCORD_BIN}; repository HEAD ${commit})`);
   for (const tool of needed.filter((t) => t !== 'concord')) console.log(versions[tool]);
   console.log(`rclone flags: ${RCLONE_FLAGS.join(' ')}; unison: -batch -auto -times -force SRC`);
   console.log(
     'times in seconds, peak MB = max RSS of the largest process (GNU time); n/a: no such mode',
   );
   console.log();
+  // Each tree's table as soon as it is done, so a failure later does not lose it.
   const treeRecords = {};
-  for (const tree of trees) treeRecords[tree.kind] = { ...tree, aims: printTree(tree) };
+  for (const kind of opts.trees) {
+    const tree = await benchTree(kind, opts, trashes, log);
+    treeRecords[kind] = { ...tree, aims: printTree(tree) };
+  }
+  const growth = opts.memoryGrowth ? await memoryGrowth(opts, trashes, log) : null;
   if (growth) printGrowth(growth);
+  const loadAfter = load();
+  console.log(`load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}`);
   const record = {
     bench: 'index',
     ...env,

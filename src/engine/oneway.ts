@@ -86,6 +86,7 @@ export async function planOneWay(
       walkAheadAfter: opts.walkAheadAfter,
       onDir,
       caches: opts.caches,
+      signal: opts.signal,
     },
     deps.emit,
     deps.jobId,
@@ -168,10 +169,12 @@ export async function runOneWay(
     }
     for (const path of planned.leftovers) await dst.discard(path).catch(() => {});
     await ex.drain();
-    await runPlan(
-      ex,
-      planned.ops.filter((op) => !streamed.has(op)),
-    );
+    // Interrupted during the scan: the plan is partial, and only what was applied stands.
+    if (!opts.signal?.aborted)
+      await runPlan(
+        ex,
+        planned.ops.filter((op) => !streamed.has(op)),
+      );
   }
   deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'done' });
   const problems = [...planned.problems, ...ex.result.problems];

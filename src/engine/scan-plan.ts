@@ -42,6 +42,8 @@ export interface ScanPlanOptions {
    * returns those the plan must still hold (the ones it did not take).
    */
   onDir?: ((ops: readonly Operation[]) => Promise<readonly Operation[]>) | undefined;
+  /** Stops the walk between directories (SIGINT, SIGTERM): the plan is then partial. */
+  signal?: AbortSignal | undefined;
   /** File indexes of the roots: with --checksum, hashes are reused from them and kept there. */
   caches?: { src?: HashCache | undefined; dst?: HashCache | undefined } | undefined;
 }
@@ -124,6 +126,7 @@ export async function scanAndPlan(
   ];
   let lastEmit = 0;
   for (let visit = stack.pop(); visit; visit = stack.pop()) {
+    if (opts.signal?.aborted) break;
     const { dir, descend } = visit;
     const [srcList, dstList] = await visit.listings;
     out.dirsScanned++;

@@ -66,3 +66,31 @@ test('SIGKILL mid-apply (a crash): the next run converges and removes leftover t
   assert.deepEqual(readTree(B), readTree(A));
   assert.deepEqual(tempFiles(dir), []);
 });
+
+test('SIGTERM during the scan (a first --checksum run reading every file): exit 130 promptly, nothing changed on B', async (t) => {
+  const { A, B } = roots(t, bigTree());
+  assert.equal((await cli(['mirror', A, B])).code, 0);
+  const before = readTree(B);
+  const r = await new Promise<{ code: number | null; lines: string[] }>((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'mirror', A, B, '--checksum', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      // The first scan event: the walk has begun and nothing has been read yet.
+      if (!sent && out.includes('"type":"scan"')) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, lines: out.trim().split('\n') }));
+  });
+  assert.equal(r.code, 130);
+  const summary = JSON.parse(r.lines.at(-1) as string) as { hashed: number; updated: number };
+  assert.ok(summary.hashed < 8000, `stopped before reading every file (${summary.hashed} read)`);
+  assert.equal(summary.updated, 0);
+  assert.deepEqual(readTree(B), before);
+});
