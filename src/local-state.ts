@@ -111,13 +111,7 @@ export async function statusLocal(
  */
 export function openRoot(root: string, o: StateOptions, home: string, create: boolean): OpenRoot {
   const abs = resolveSource(root);
-  const rootId = create ? ensureRootId(abs) : readRootId(abs);
-  if (!rootId) {
-    throw new ConcordError('usage', 'this root has no index yet', {
-      path: root,
-      hint: `run concord index ${root} first`,
-    });
-  }
+  const rootId = rootIdOf(abs, create);
   const now = o.now ?? Date.now;
   const db = openStateDb(home);
   try {
@@ -144,6 +138,25 @@ export function openRoot(root: string, o: StateOptions, home: string, create: bo
     return { abs, db, location, index, cache, ep, close };
   } catch (err) {
     db.close();
+    throw err;
+  }
+}
+
+/**
+ * The root's id: its marker, made when `create` allows. A root we may not write into (a
+ * read-only mount, another user's tree) is indexed under its path instead, as one-way runs
+ * key a source without a marker: nothing is written into it, and its index does not follow
+ * it when it moves.
+ */
+function rootIdOf(abs: string, create: boolean): string {
+  const marker = readRootId(abs);
+  if (marker) return marker;
+  if (!create) return `path:${abs}`;
+  try {
+    return ensureRootId(abs);
+  } catch (err) {
+    const code = ((err as { cause?: { code?: string } }).cause ?? {}).code;
+    if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') return `path:${abs}`;
     throw err;
   }
 }

@@ -61,6 +61,7 @@ export function ensureRootId(root: string, randomId: () => string = newRootId): 
     throw new ConcordError('bad-root', `cannot write the root marker: ${errText(err)}`, {
       path: join(root, STATE_DIR, ROOT_ID_FILE),
       hint: 'Concord keeps a root id in .concord/ at the root: make the root writable',
+      cause: err,
     });
   }
   return id;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { makeTree, readTree, runCli, tempDir } from '../helpers/tree.ts';
@@ -46,6 +46,19 @@ describe('concord index', () => {
     const before = readTree(root);
     await runCli(['index', root], { env });
     assert.deepEqual(readTree(root), before);
+  });
+
+  test('a root it may not write into is indexed under its path: no marker, status still works', async (t) => {
+    const { dir, root } = setup(t);
+    chmodSync(dir, 0o755);
+    const before = readTree(root, { withState: true });
+    const r = await runCli(['index', root], { asNobody: true });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /hashed now 3, reused 0/);
+    assert.deepEqual(readTree(root, { withState: true }), before, 'nothing written into the root');
+    const s = await runCli(['status', root], { asNobody: true });
+    assert.equal(s.code, 0, s.stderr);
+    assert.equal(s.stdout, '');
   });
 
   test('bad input: a missing root, two roots, an unknown option: exit 2, one line', async (t) => {
