@@ -7,7 +7,13 @@ import { resolveSource } from './engine/roots.ts';
 import { ConcordError } from './errors.ts';
 import { FileIndex } from './index/file-index.ts';
 import { concordHome, STATE_DB } from './index/home.ts';
-import { ensureRootId, type Location, locationOf, readRootId } from './index/location.ts';
+import {
+  ensureRootId,
+  indexedAt,
+  type Location,
+  locationOf,
+  readRootId,
+} from './index/location.ts';
 import { acquireLocks, rootLockKeys } from './index/lock.ts';
 import { openStateDb, type StateDb, stateError } from './index/state-db.ts';
 import type { HashCache } from './scan/hash-cache.ts';
@@ -85,19 +91,15 @@ export async function statusLocal(
   const home = o.home ?? concordHome();
   const r = openRoot(root, o, home, false);
   try {
-    const row = r.db
-      .prepare<[number], { indexed_ms: number | null }>(
-        'SELECT indexed_ms FROM locations WHERE id = ?',
-      )
-      .get(r.location.id);
-    if (!row?.indexed_ms) {
+    const indexedMs = indexedAt(r.db, r.location);
+    if (indexedMs === undefined) {
       throw new ConcordError('usage', 'this root has no index yet', {
         path: root,
         hint: `run concord index ${root} first`,
       });
     }
     const s = await rootStatus(r.ep, r.index, r.cache.dev, filterSpec(r.abs, o.rules));
-    return { ...s, indexedMs: row.indexed_ms };
+    return { ...s, indexedMs };
   } catch (err) {
     throw asStateError(home, err);
   } finally {
@@ -155,7 +157,7 @@ function rootIdOf(abs: string, create: boolean): string {
   try {
     return ensureRootId(abs);
   } catch (err) {
-    const code = ((err as { cause?: { code?: string } }).cause ?? {}).code;
+    const code = (err as { cause?: { code?: string } }).cause?.code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') return `path:${abs}`;
     throw err;
   }

@@ -84,10 +84,6 @@ export class DirCache {
     this.known = cache.index.dir(dir);
   }
 
-  row(name: string): IndexRow | undefined {
-    return this.known.get(name);
-  }
-
   get reused(): number {
     return this.reusedFrom.size;
   }
