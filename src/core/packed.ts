@@ -177,8 +177,8 @@ export function sameMtimePacked(
 }
 
 /**
- * A file's stat key from its packed words, in the form FileIndex.settledRows builds from its
- * columns: `dev:ino:size:mtimeSec.ns:ctimeSec.ns`, made without BigInt. Undefined when a value
+ * A file's stat key from its packed words, in the form of a directory shape (shape.ts):
+ * `dev:ino:size:mtimeSec.ns:ctimeSec.ns`, made without BigInt. Undefined when a value
  * is too large to be exact as a number (the caller then takes the slow path).
  */
 export function packedStatKey(p: PackedEntries, i: number, dev: string): string | undefined {

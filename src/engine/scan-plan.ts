@@ -10,6 +10,7 @@ import {
 } from '../core/oneway.ts';
 import {
   KIND_DIR,
+  KIND_FILE,
   type PackedEntries,
   packedCount,
   packedEntry,
@@ -277,13 +278,10 @@ function sameIndexedContent(
 ): boolean {
   if (!caches.src || !caches.dst) return false;
   const a = indexedHashes(caches.src, dir, src);
-  const b = a && indexedHashes(caches.dst, dir, dst);
-  if (!a || !b) return false;
+  if (a === undefined || a !== indexedHashes(caches.dst, dir, dst)) return false;
   let files = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) return false;
-    if (a[i] !== undefined) files++;
-  }
+  const n = packedCount(src);
+  for (let i = 0; i < n; i++) if (src.words[i * WORDS + W_KIND] === KIND_FILE) files++;
   out.hashReused += 2 * files;
   return true;
 }

@@ -60,6 +60,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    name: 'directory digests (the --checksum fast path)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE dir_digests (
+          location INTEGER NOT NULL REFERENCES locations(id) ON DELETE CASCADE,
+          dir TEXT NOT NULL,
+          shape TEXT NOT NULL,
+          hashes TEXT NOT NULL,
+          PRIMARY KEY (location, dir)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version a database holds (SQLite's user_version; 0 for a new file). */

@@ -1,16 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { Entry } from '../core/entry.ts';
-import { reusableHash, statKey, TIMESTAMP_GRANULARITY_NS } from '../core/hash-reuse.ts';
-import {
-  KIND_FILE,
-  type PackedEntries,
-  packedCount,
-  packedNames,
-  packedStatKey,
-  W_KIND,
-  WORDS,
-} from '../core/packed.ts';
+import { isRacy, reusableHash, statKey } from '../core/hash-reuse.ts';
+import type { PackedEntries } from '../core/packed.ts';
 import { join, type RelPath } from '../core/path.ts';
-import type { FileIndex, IndexRow, SettledRow } from '../index/file-index.ts';
+import { entriesShape, packedShape } from '../core/shape.ts';
+import type { FileIndex, IndexRow } from '../index/file-index.ts';
 
 /** A root's file index as a scan uses it: hashes to reuse, and rows to bring up to date. */
 export interface HashCache {
@@ -39,31 +33,28 @@ export function finishScan(cache: HashCache): void {
 }
 
 /**
- * The fast path of a --checksum scan for a directory whose listing is packed: the hashes of
- * its files from the index, in entry order (undefined for other kinds), when the index rows
- * name exactly the listed entries and every file's row still holds (same stat key, hashed,
- * not racy: what reusableHash decides, in SQL). Undefined when any of that fails: the caller
- * then takes the slow path (DirCache), which reads what must be read.
+ * The fast path of a --checksum scan for a directory whose listing is packed: the digest of
+ * its files' hashes (in entry order), when the directory's digest row has the listing's shape
+ * (shape.ts); two sides with equal hash digests hold the same content. Undefined otherwise: the caller then takes the slow
+ * path (DirCache), which reads what must be read and writes the digest again.
  */
 export function indexedHashes(
   cache: HashCache,
   dir: RelPath,
   p: PackedEntries,
-): (string | undefined)[] | undefined {
-  const rows = cache.index.settledRows(dir, TIMESTAMP_GRANULARITY_NS);
-  const n = packedCount(p);
-  if (rows.length !== n) return undefined;
-  const names = packedNames(p);
-  const dev = String(cache.dev);
-  const out: (string | undefined)[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const [name, kind, key, hash, settled] = rows[i] as SettledRow;
-    if (name !== names[i] || kind !== p.words[i * WORDS + W_KIND]) return undefined;
-    if (kind !== KIND_FILE) continue;
-    if (settled !== 1 || hash === null || key !== packedStatKey(p, i, dev)) return undefined;
-    out[i] = hash;
-  }
-  return out;
+): string | undefined {
+  const d = cache.index.digest(dir);
+  if (!d) return undefined;
+  const shape = packedShape(p, String(cache.dev));
+  return shape !== undefined && d.shape === digestOf(shape) ? d.hashes : undefined;
+}
+
+/**
+ * A short digest of a directory's shape or hash list (sha1, native): rows of a few KB spill
+ * into overflow pages, and reading one took ~60 us where a 60-byte row takes a few.
+ */
+function digestOf(text: string): string {
+  return createHash('sha1').update(text).digest('base64');
 }
 
 /** One directory of a scan against the index. */
@@ -145,11 +136,37 @@ export class DirCache {
       if (old && sameRow(old, e, key) && (keep === undefined || old.hash === keep.hash)) continue;
       index.put(this.dir, e, dev, seenMs, keep);
     }
+    this.recordDigest(entries, complete);
     if (!complete) return;
     this.cache.gone ??= [];
     for (const [name, old] of this.known)
       if (!names.has(name))
         this.cache.gone.push({ dir: this.dir, name, isDir: old.kind === 'dir' });
+  }
+
+  /**
+   * Writes the directory's digest when every file in it has a hash that holds and is not
+   * racy (read after its timestamp step passed); otherwise drops it, so the fast path never
+   * vouches for a hash the slow path would read again.
+   */
+  private recordDigest(entries: readonly Entry[], complete: boolean): void {
+    const hashes: string[] = [];
+    let whole = complete;
+    for (const e of entries) {
+      if (!whole) break;
+      if (e.kind !== 'file') continue;
+      const hashedNs = this.fresh.get(e.name) ?? this.reusedFrom.get(e.name)?.hashedNs;
+      if (e.hash === undefined || hashedNs === undefined || isRacy({ ...e, hashedNs }))
+        whole = false;
+      else hashes.push(e.hash);
+    }
+    if (whole)
+      this.cache.index.putDigest(
+        this.dir,
+        digestOf(entriesShape(entries, this.cache.dev)),
+        digestOf(hashes.join(',')),
+      );
+    else this.cache.index.dropDigest(this.dir);
   }
 }
 
