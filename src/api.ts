@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FilterRule, IGNORE_FILE } from './core/filter.ts';
+import type { FilterRule } from './core/filter.ts';
 import type { OneWayMode } from './core/oneway.ts';
 import { LocalEndpoint, STATE_DIR } from './endpoint/local/local.ts';
 import { WorkerPool } from './endpoint/local/pool.ts';
@@ -14,7 +14,7 @@ import {
 } from './engine/oneway.ts';
 import { resolveLocalRoots } from './engine/roots.ts';
 import type { Emit } from './jobs/events.ts';
-import { openRunState } from './run-state.ts';
+import { filterSpec, openRunState } from './run-state.ts';
 
 export interface LocalSyncOptions {
   mode: OneWayMode;
@@ -80,7 +80,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     mode: o.mode,
     checksum: o.checksum ?? false,
     modifyWindowNs: o.modifyWindowNs ?? 0n,
-    filter: { rules: o.rules ?? [], ignoreFileText: readIgnoreFile(roots.src) },
+    filter: filterSpec(roots.src, o.rules),
     dryRun,
     maxDelete: o.maxDelete,
     concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
@@ -124,12 +124,4 @@ function trashDir(root: string, at: Date): string {
   let dir = base;
   for (let n = 2; existsSync(dir); n++) dir = `${base}-${n}`;
   return dir;
-}
-
-function readIgnoreFile(root: string): string {
-  try {
-    return readFileSync(join(root, IGNORE_FILE), 'utf8');
-  } catch {
-    return '';
-  }
 }

@@ -1,21 +1,16 @@
-import { existsSync, lstatSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FilterRule, type FilterSpec, IGNORE_FILE } from './core/filter.ts';
+import type { FilterRule } from './core/filter.ts';
 import { LocalEndpoint } from './endpoint/local/local.ts';
 import { WorkerPool } from './endpoint/local/pool.ts';
 import { resolveSource } from './engine/roots.ts';
 import { ConcordError } from './errors.ts';
-import { FileIndex } from './index/file-index.ts';
+import type { FileIndex } from './index/file-index.ts';
 import { concordHome, STATE_DB } from './index/home.ts';
-import {
-  ensureRootId,
-  indexedAt,
-  type Location,
-  locationOf,
-  readRootId,
-} from './index/location.ts';
+import { ensureRootId, indexedAt, type Location, readRootId } from './index/location.ts';
 import { acquireLocks, rootLockKeys } from './index/lock.ts';
 import { openStateDb, type StateDb, stateError } from './index/state-db.ts';
+import { cacheOf, filterSpec } from './run-state.ts';
 import type { HashCache } from './scan/hash-cache.ts';
 import { type IndexCounts, refreshIndex } from './scan/refresh.ts';
 import { type Change, rootStatus } from './scan/status.ts';
@@ -35,7 +30,7 @@ export interface StateOptions {
 export interface IndexResult extends IndexCounts {
   root: string;
   rootId: string;
-  /** Entries the index holds now, and how many of them carry a hash. */
+  /** Entries the index holds for the root now. */
   entries: number;
 }
 
@@ -117,8 +112,9 @@ export function openRoot(root: string, o: StateOptions, home: string, create: bo
   const now = o.now ?? Date.now;
   const db = openStateDb(home);
   try {
-    const location = locationOf(db, rootId, abs, now());
-    const index = new FileIndex(db, location);
+    const cache = cacheOf(db, rootId, abs, now);
+    const { index } = cache;
+    const { location } = index;
     const pool = o.workers === false ? undefined : new WorkerPool(2);
     const ep = new LocalEndpoint({
       root: abs,
@@ -127,12 +123,6 @@ export function openRoot(root: string, o: StateOptions, home: string, create: bo
       walkThread: o.workers !== false,
       copiesBeforePool: 0,
     });
-    const cache: HashCache = {
-      index,
-      dev: lstatSync(abs, { bigint: true }).dev,
-      nowNs: () => BigInt(now()) * 1_000_000n,
-      nowMs: now,
-    };
     const close = async () => {
       await Promise.all([ep.close(), pool?.close()]);
       db.close();
@@ -163,14 +153,6 @@ function rootIdOf(abs: string, create: boolean): string {
   }
 }
 
-export function filterSpec(root: string, rules: FilterRule[] = []): FilterSpec {
-  let ignoreFileText = '';
-  try {
-    ignoreFileText = readFileSync(join(root, IGNORE_FILE), 'utf8');
-  } catch {}
-  return { rules, ignoreFileText };
-}
-
 /** Database errors (SqliteError) as one line naming the file; other errors pass through. */
 function asStateError(home: string, err: unknown): unknown {
   if (err instanceof Error && err.name === 'SqliteError')
@@ -195,7 +177,8 @@ function rebuildDatabase(home: string): void {
     // Healthy enough to use: the caller rebuilds the root's rows.
     return;
   } catch (err) {
-    if (!(err instanceof ConcordError && /corrupt/.test(err.message)) && !isCorrupt(err)) throw err;
+    // openStateDb wraps SQLite's error as a ConcordError with it as the cause.
+    if (!isCorrupt(err instanceof ConcordError ? err.cause : err)) throw err;
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   let aside = `${file}.corrupt-${stamp}`;

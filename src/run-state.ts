@@ -1,4 +1,6 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type FilterRule, type FilterSpec, IGNORE_FILE } from './core/filter.ts';
 import type { LocalRoots } from './engine/roots.ts';
 import { FileIndex } from './index/file-index.ts';
 import { concordHome } from './index/home.ts';
@@ -67,11 +69,21 @@ export async function openRunState(
   }
 }
 
-function cacheOf(db: StateDb, rootId: string, root: string, now: () => number): HashCache {
+/** A root's file index as a scan uses it, under the location of `rootId`. */
+export function cacheOf(db: StateDb, rootId: string, root: string, now: () => number): HashCache {
   return {
     index: new FileIndex(db, locationOf(db, rootId, root, now())),
     dev: lstatSync(root, { bigint: true }).dev,
     nowNs: () => BigInt(now()) * 1_000_000n,
     nowMs: now,
   };
+}
+
+/** The filter of a root: `.concordignore` at its top first, then `rules` in order. */
+export function filterSpec(root: string, rules: FilterRule[] = []): FilterSpec {
+  let ignoreFileText = '';
+  try {
+    ignoreFileText = readFileSync(join(root, IGNORE_FILE), 'utf8');
+  } catch {}
+  return { rules, ignoreFileText };
 }
