@@ -118,7 +118,7 @@ export async function planLocal(a: string, b: string, o: LocalSyncOptions) {
 }
 
 /** `B/.concord/trash/<UTC yyyymmdd-hhmmss>`, suffixed if a run in the same second made one. */
-function trashDir(root: string, at: Date): string {
+export function trashDir(root: string, at: Date): string {
   const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   const base = join(root, STATE_DIR, 'trash', stamp);
   let dir = base;

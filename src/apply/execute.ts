@@ -26,6 +26,8 @@ export interface ApplyOptions {
   signal?: AbortSignal | undefined;
   /** Keep every done operation in `result.done` (default true); counts are kept anyway. */
   keepDone?: boolean | undefined;
+  /** Called after each operation that succeeded (two-way records its ancestor then). */
+  onDone?: ((op: Operation) => void | Promise<void>) | undefined;
 }
 
 /**
@@ -117,6 +119,7 @@ export class Executor {
     try {
       const bytes = await this.perform(op);
       if (this.opts.keepDone !== false) result.done.push(op);
+      await this.opts.onDone?.(op);
       countOp(result.counts, op);
       result.bytesCopied += bytes;
       progress.bytesDone += bytes;
@@ -157,10 +160,10 @@ export class Executor {
         const source: WriteSource = this.direct
           ? {
               type: 'local-file',
-              path: (src.localPath as (p: string) => string)(op.path),
+              path: (src.localPath as (p: string) => string)(op.from ?? op.path),
               expect: s,
             }
-          : { type: 'stream', data: src.read(op.path, s) };
+          : { type: 'stream', data: src.read(op.from ?? op.path, s) };
         return dst.write(op.path, source, metaOf(s), op.pre);
       }
       case 'set-meta':
@@ -168,6 +171,9 @@ export class Executor {
         return 0;
       case 'delete':
         await dst.remove(op.path, op.pre);
+        return 0;
+      case 'move':
+        await dst.move(op.from as RelPath, op.path, op.pre);
         return 0;
     }
   }

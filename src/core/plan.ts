@@ -19,7 +19,10 @@ export type Reason =
   | 'metadata' // mtime or mode only
   | 'extra' // deleted: not on the source (mirror)
   | 'replaced' // deleted to make room for an entry of another kind
-  | 'dir-times'; // directory times restored after its children were written
+  | 'dir-times' // directory times restored after its children were written
+  | 'deleted' // two-way: deleted on the other side since the last sync
+  | 'conflict-copy' // two-way: the losing version of a conflict, kept under a new name
+  | 'moved-aside'; // two-way: a version renamed to its conflict name on its own side
 
 /**
  * Phases run in order. Within a phase, writes go parent-first (the order the engine emits
@@ -34,8 +37,13 @@ export const Phase = {
 export type Phase = (typeof Phase)[keyof typeof Phase];
 
 export interface Operation {
-  op: 'mkdir' | 'copy' | 'set-meta' | 'delete';
+  op: 'mkdir' | 'copy' | 'set-meta' | 'delete' | 'move';
   path: RelPath;
+  /**
+   * copy: the path to read on the source side, when it differs from `path` (a conflict copy);
+   * move: the path on the same side that is renamed to `path`.
+   */
+  from?: RelPath;
   /** The entry to reproduce on the target (mkdir, copy, set-meta). */
   source?: Entry;
   pre: Precondition;
@@ -78,6 +86,7 @@ export function noCounts(): PlanCounts {
 export function countOp(c: PlanCounts, op: Operation): void {
   switch (op.reason) {
     case 'new':
+    case 'conflict-copy':
       c.created++;
       break;
     case 'modified':
@@ -89,9 +98,11 @@ export function countOp(c: PlanCounts, op: Operation): void {
       break;
     case 'extra':
     case 'replaced':
+    case 'deleted':
       c.deleted++;
       break;
     case 'dir-times':
+    case 'moved-aside':
       break;
   }
   if (op.op === 'copy' && op.source?.kind === 'file') c.bytesToCopy += op.source.size;

@@ -16,7 +16,8 @@ export type ProblemCode =
   | 'kind-conflict' // replica mode cannot replace a directory on B
   | 'write-failed' // the target refused a write (permissions, disk full, ...)
   | 'not-empty' // a directory to delete still holds excluded or unreadable entries
-  | 'invalid-name'; // a name the target cannot hold
+  | 'invalid-name' // a name the target cannot hold
+  | 'conflict-skipped'; // two-way: both sides changed it, and it was left for later
 
 export function problem(
   path: RelPath,

@@ -91,6 +91,11 @@ export interface Endpoint {
    */
   remove(path: RelPath, pre: Precondition): Promise<void>;
   /**
+   * Renames `from` (which must still match `pre`) to `to` within this root; `to` must be
+   * absent, and is never replaced.
+   */
+  move(from: RelPath, to: RelPath, pre: Precondition): Promise<void>;
+  /**
    * Removes a leftover temporary file of an interrupted run, for good (it never held a
    * version of anything: the rename that would have committed it did not happen). Refuses
    * any other name.

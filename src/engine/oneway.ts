@@ -42,7 +42,7 @@ export interface Deps {
 export interface Summary {
   type: 'summary';
   jobId: string;
-  mode: OneWayMode;
+  mode: OneWayMode | 'two-way';
   dryRun: boolean;
   created: number;
   updated: number;

@@ -75,6 +75,46 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    name: 'pairs and their ancestors (two-way sync)',
+    up(db) {
+      // A pair's sides are its roots' ids, in the order of its first run (a_, b_ columns).
+      // The ancestor keeps what both sides agreed on per path, and each side's stamp then.
+      db.exec(`
+        CREATE TABLE pairs (
+          id INTEGER PRIMARY KEY,
+          name TEXT UNIQUE,
+          a_root_id TEXT NOT NULL,
+          b_root_id TEXT NOT NULL,
+          a_path TEXT NOT NULL,
+          b_path TEXT NOT NULL,
+          mode TEXT NOT NULL,
+          options TEXT NOT NULL,
+          created_ms INTEGER NOT NULL,
+          last_sync_ms INTEGER,
+          last_outcome TEXT
+        );
+        CREATE INDEX pairs_by_roots ON pairs (a_root_id, b_root_id);
+        CREATE TABLE ancestors (
+          pair INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+          dir TEXT NOT NULL,
+          name TEXT NOT NULL,
+          kind INTEGER NOT NULL,
+          size INTEGER NOT NULL,
+          mtime_ns INTEGER NOT NULL,
+          mode INTEGER NOT NULL,
+          target TEXT,
+          hash TEXT,
+          a_ino INTEGER,
+          a_ctime_ns INTEGER,
+          b_ino INTEGER,
+          b_ctime_ns INTEGER,
+          PRIMARY KEY (pair, dir, name)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version a database holds (SQLite's user_version; 0 for a new file). */

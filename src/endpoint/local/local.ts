@@ -2,6 +2,7 @@ import {
   chmodSync,
   closeSync,
   fstatSync,
+  linkSync,
   lutimesSync,
   mkdirSync,
   openSync,
@@ -15,7 +16,7 @@ import { dirname, join as joinPath } from 'node:path';
 import type { Entry, Meta } from '../../core/entry.ts';
 import type { FilterSpec } from '../../core/filter.ts';
 import { basename, type RelPath } from '../../core/path.ts';
-import type { Precondition } from '../../core/plan.ts';
+import { ABSENT, type Precondition } from '../../core/plan.ts';
 import {
   type Capabilities,
   ChangedDuringSync,
@@ -212,6 +213,33 @@ export class LocalEndpoint implements Endpoint {
     } else {
       unlinkSync(abs);
     }
+  }
+
+  async move(from: RelPath, to: RelPath, pre: Precondition): Promise<void> {
+    const src = this.localPath(from);
+    const dst = this.localPath(to);
+    checkPrecondition(src, pre, from);
+    checkPrecondition(dst, ABSENT, to);
+    if (pre.type === 'same' && pre.entry.kind !== 'dir') {
+      // link + unlink never replaces what appeared at `to` since the check (rename would).
+      try {
+        linkSync(src, dst);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new ChangedDuringSync('target', `${to} appeared on the target during the sync`);
+        if (
+          !['EPERM', 'EXDEV', 'EMLINK', 'ENOTSUP'].includes(
+            String((err as NodeJS.ErrnoException).code),
+          )
+        )
+          throw err;
+        renameSync(src, dst);
+        return;
+      }
+      unlinkSync(src);
+      return;
+    }
+    renameSync(src, dst);
   }
 
   async discard(path: RelPath): Promise<void> {

@@ -1,0 +1,515 @@
+import { Executor } from '../apply/execute.ts';
+import { type Choice, choose, type Policy, resolve } from '../core/conflict.ts';
+import type { Entry } from '../core/entry.ts';
+import { type FilterSpec, makeFilter } from '../core/filter.ts';
+import { basename, join, parent, type RelPath } from '../core/path.ts';
+import {
+  ABSENT,
+  ANY_DIR,
+  countOp,
+  noCounts,
+  type Operation,
+  Phase,
+  type PlanCounts,
+} from '../core/plan.ts';
+import { type Problem, problem } from '../core/problem.ts';
+import {
+  type Base,
+  baseOf,
+  type Conflict,
+  conflictName,
+  keepAside,
+  other,
+  type Record,
+  reconcileDir,
+  type Side,
+  type TwoWayDescend,
+  type TwoWayOp,
+} from '../core/reconcile.ts';
+import { ChangedDuringSync, type Endpoint, type Listing } from '../endpoint/endpoint.ts';
+import { ConcordError, errText } from '../errors.ts';
+import type { AncestorStore } from '../index/ancestors.ts';
+import type { Deps, Summary } from './oneway.ts';
+
+export interface TwoWayOptions {
+  checksum: boolean;
+  modifyWindowNs: bigint;
+  filter: FilterSpec;
+  dryRun: boolean;
+  /** Refuse a run deleting more entries than this (S20); default: half of a side's files. */
+  maxDelete?: number | undefined;
+  /** Go on past the default mass-delete guard. */
+  force?: boolean | undefined;
+  concurrency: number;
+  signal?: AbortSignal | undefined;
+  policy: Policy;
+  /** With `prompt` and nobody to ask: this policy instead (else the run is refused). */
+  fallback?: Exclude<Policy, 'prompt'> | undefined;
+  /** Asks a person about one conflict (`prompt` on a TTY). */
+  ask?: ((c: Conflict, index: number, total: number) => Promise<Choice>) | undefined;
+  ancestors: AncestorStore;
+}
+
+/** One decided operation, for `concord plan`. */
+export type PlannedOp = TwoWayOp;
+
+export interface TwoWayPlan {
+  /** In execution order. */
+  ops: TwoWayOp[];
+  /** Conflicts with the choice made for each ('skip': left alone). */
+  conflicts: { conflict: Conflict; choice: Choice }[];
+  records: Record[];
+  problems: Problem[];
+  files: { A: number; B: number };
+  hashed: number;
+  firstRun: boolean;
+}
+
+export interface TwoWayResult {
+  summary: Summary;
+  plan: TwoWayPlan;
+}
+
+/** A directory as one side will have it: there now, made by the plan, or missing. */
+interface DirCtx {
+  side: Side;
+  path: RelPath;
+  present: boolean;
+  parent: DirCtx | undefined;
+  /** A file or symlink of this side standing where the directory was. */
+  occupant?: Entry | undefined;
+  cancel?: TwoWayOp[] | undefined;
+  /** The other side's directory: what a resurrection makes. */
+  model?: Entry | undefined;
+  /** Names in the parent directory, for a conflict copy of the occupant. */
+  taken?: Set<string> | undefined;
+}
+
+interface Visit {
+  dir: RelPath;
+  ctx: { A: DirCtx; B: DirCtx };
+  descend: TwoWayDescend;
+  listings: Promise<[Listing | undefined, Listing | undefined]>;
+}
+
+/**
+ * Plans a two-way run: walks both roots and the ancestor directory by directory, asks the core
+ * to decide each directory, and resolves the conflicts by the policy. Changes nothing.
+ */
+export async function planTwoWay(
+  a: Endpoint,
+  b: Endpoint,
+  opts: TwoWayOptions,
+  deps: Deps,
+): Promise<TwoWayPlan> {
+  const caps = await b.capabilities();
+  const capsA = await a.capabilities();
+  const tolerance = max(opts.modifyWindowNs, max(caps.mtimePrecisionNs, capsA.mtimePrecisionNs));
+  const rOpts = { mtimeToleranceNs: tolerance, checksum: opts.checksum };
+  const filter = makeFilter(opts.filter);
+  const ends = { A: a, B: b };
+  const firstRun = opts.ancestors.count() === 0;
+  const plan: TwoWayPlan = {
+    ops: [],
+    conflicts: [],
+    records: [],
+    problems: [],
+    files: { A: 0, B: 0 },
+    hashed: 0,
+    firstRun,
+  };
+  const emitted: TwoWayOp[] = [];
+  const conflicts: Conflict[] = [];
+  const inline: Conflict[] = [];
+  const list = (ep: Endpoint, dir: RelPath) => ep.list(dir);
+  const listBoth = (dir: RelPath, d: { a: boolean; b: boolean }) => {
+    const p = Promise.all([d.a ? list(a, dir) : undefined, d.b ? list(b, dir) : undefined]);
+    p.catch(() => {});
+    return p;
+  };
+  const rootCtx = (side: Side): DirCtx => ({ side, path: '', present: true, parent: undefined });
+  const stack: Visit[] = [
+    {
+      dir: '',
+      ctx: { A: rootCtx('A'), B: rootCtx('B') },
+      descend: { name: '', a: true, b: true },
+      listings: listBoth('', { a: true, b: true }),
+    },
+  ];
+  deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'scan' });
+  let dirs = 0;
+  let entries = 0;
+  for (let visit = stack.pop(); visit; visit = stack.pop()) {
+    if (opts.signal?.aborted) break;
+    const { dir, descend } = visit;
+    const [la, lb] = await visit.listings;
+    dirs++;
+    for (const [l, side] of [
+      [la, 'A'],
+      [lb, 'B'],
+    ] as const)
+      for (const p of l?.problems ?? []) plan.problems.push({ ...p, side });
+    // A directory that cannot be read on a side says nothing about what it holds: nothing
+    // below it is decided, so nothing there is deleted on the other side (S17).
+    if ((la && !la.complete && !la.entries.length) || (lb && !lb.complete && !lb.entries.length))
+      continue;
+    const keep = (e: { name: string; kind: string }) =>
+      !filter(join(dir, e.name), e.kind === 'dir');
+    const ea = la?.entries.filter(keep);
+    const eb = lb?.entries.filter(keep);
+    // S21: an ancestor row that the filter now excludes is untracked, not deleted.
+    const base = opts.ancestors.dir(dir).filter(keep);
+    const protectedNames = new Set<string>();
+    for (const l of [la, lb])
+      for (const p of l?.problems ?? []) if (p.path !== dir) protectedNames.add(basename(p.path));
+    for (const e of ea ?? []) if (e.kind === 'file') plan.files.A++;
+    for (const e of eb ?? []) if (e.kind === 'file') plan.files.B++;
+    entries += (ea?.length ?? 0) + (eb?.length ?? 0);
+    const input = {
+      dir,
+      base,
+      a: ea,
+      b: eb,
+      protectedNames,
+      clearing: descend.clearing,
+      opts: rOpts,
+    };
+    let decided = reconcileDir(input);
+    if (decided.needsHash.A.length + decided.needsHash.B.length > 0) {
+      plan.hashed += await hashNames(ends.A, dir, ea ?? [], decided.needsHash.A, 'A');
+      plan.hashed += await hashNames(ends.B, dir, eb ?? [], decided.needsHash.B, 'B');
+      decided = reconcileDir(input);
+      // What could not be hashed is still undecided: left alone this run (reported above).
+    }
+    for (const side of decided.writesInto) resurrect(visit.ctx[side]);
+    emitted.push(...decided.ops);
+    plan.records.push(...decided.records);
+    for (const c of decided.conflicts) {
+      // File against directory is settled where it is found (the directory keeps the name).
+      if (c.a.kind === 'dir' || c.b.kind === 'dir') inline.push(c);
+      else conflicts.push(c);
+    }
+    const taken = new Set<string>();
+    for (const l of [ea ?? [], eb ?? [], base]) for (const e of l) taken.add(e.name);
+    for (let k = decided.descend.length - 1; k >= 0; k--) {
+      const d = decided.descend[k] as TwoWayDescend;
+      const child = join(dir, d.name);
+      // A side that does not list the directory either gets it from this plan (a mkdir:
+      // present) or lost it (absentOn: made again only if something must go in there).
+      const ctxOf = (side: Side): DirCtx =>
+        d.absentOn === side
+          ? {
+              side,
+              path: child,
+              present: false,
+              parent: visit.ctx[side],
+              occupant: d.occupant,
+              cancel: d.cancelOnResurrect,
+              model: d.model,
+              taken,
+            }
+          : { side, path: child, present: true, parent: visit.ctx[side] };
+      stack.push({
+        dir: child,
+        ctx: { A: ctxOf('A'), B: ctxOf('B') },
+        descend: d,
+        listings: listBoth(child, d),
+      });
+    }
+    if (dirs % 256 === 0)
+      deps.emit({ type: 'scan', jobId: deps.jobId, dirs, entries, current: dir });
+  }
+  deps.emit({ type: 'scan', jobId: deps.jobId, dirs, entries });
+
+  // Conflicts: decided by the policy, or by a person.
+  for (const c of inline) plan.conflicts.push({ conflict: c, choice: 'both' });
+  let asked = 0;
+  for (const c of conflicts) {
+    let choice: Choice;
+    if (opts.policy !== 'prompt') choice = choose(opts.policy, c);
+    else if (opts.ask) choice = await opts.ask(c, ++asked, conflicts.length);
+    else if (opts.fallback) choice = choose(opts.fallback, c);
+    else
+      throw new ConcordError(
+        'usage',
+        `${conflicts.length} ${conflicts.length === 1 ? 'conflict needs' : 'conflicts need'} a decision, and there is no terminal to ask (first: ${c.path})`,
+        {
+          hint: 'run it in a terminal, or give --conflict-fallback POLICY (e.g. keep-both)',
+        },
+      );
+    plan.conflicts.push({ conflict: c, choice });
+    emitted.push(...resolve(c, choice));
+  }
+  plan.ops = order(emitted.filter((o) => !o.cancelled));
+  return plan;
+
+  /** Makes directory `ctx` exist again on its side, so something can be written into it (S10). */
+  function resurrect(ctx: DirCtx): void {
+    if (ctx.present) return;
+    if (ctx.parent) resurrect(ctx.parent);
+    ctx.present = true;
+    for (const o of ctx.cancel ?? []) o.cancelled = true;
+    const name = basename(ctx.path);
+    const why = `changed on ${other(ctx.side)} inside a directory deleted on ${ctx.side}: kept`;
+    if (ctx.occupant) {
+      // The file that replaced the directory on this side becomes a conflict copy.
+      const occ = ctx.occupant;
+      const aside = conflictName(name, ctx.side, occ.mtimeNs, ctx.taken ?? new Set());
+      emitted.push(...keepAside(parent(ctx.path), name, aside, ctx.side, occ));
+      inline.push({
+        dir: parent(ctx.path),
+        name,
+        path: ctx.path,
+        a: ctx.side === 'A' ? occ : (ctx.model as Entry),
+        b: ctx.side === 'B' ? occ : (ctx.model as Entry),
+        base: undefined,
+        changeA: ctx.side === 'A' ? 'kind' : 'none',
+        changeB: ctx.side === 'B' ? 'kind' : 'none',
+        taken: ctx.taken ?? new Set(),
+      });
+    }
+    const model = ctx.model as Entry;
+    emitted.push(
+      {
+        side: ctx.side,
+        op: 'mkdir',
+        path: ctx.path,
+        source: model,
+        pre: ABSENT,
+        reason: 'new',
+        phase: Phase.Write,
+        why,
+      },
+      {
+        side: ctx.side,
+        op: 'set-meta',
+        path: ctx.path,
+        source: model,
+        pre: ANY_DIR,
+        reason: 'dir-times',
+        phase: Phase.DirTimes,
+        record: { type: 'put', path: ctx.path, base: baseOf(model, undefined, undefined) },
+        why,
+      },
+    );
+  }
+
+  async function hashNames(
+    ep: Endpoint,
+    dir: RelPath,
+    list: Entry[],
+    names: string[],
+    side: Side,
+  ): Promise<number> {
+    const wanted = new Set(names);
+    let n = 0;
+    await Promise.all(
+      list.map(async (e) => {
+        if (!wanted.has(e.name) || e.kind !== 'file' || e.hash !== undefined) return;
+        const path = join(dir, e.name);
+        try {
+          e.hash = await ep.hash(path, e);
+          n++;
+        } catch (err) {
+          const code = err instanceof ChangedDuringSync ? 'changed-during-sync' : 'unreadable';
+          plan.problems.push(problem(path, code, `cannot hash: ${errText(err)}`, { side }));
+        }
+      }),
+    );
+    return n;
+  }
+}
+
+/** Execution order: phase by phase; writes parent-first, deletions and times children-first. */
+function order(ops: TwoWayOp[]): TwoWayOp[] {
+  const by: TwoWayOp[][] = [[], [], [], []];
+  for (const o of ops) (by[o.phase] as TwoWayOp[]).push(o);
+  const [clear, write, del, times] = by as [TwoWayOp[], TwoWayOp[], TwoWayOp[], TwoWayOp[]];
+  // A move aside (Clear) must run before the deletions that clear its directory's siblings,
+  // and in any order among themselves: keep them first, in emission order.
+  const moves = clear.filter((o) => o.op === 'move');
+  const clears = clear.filter((o) => o.op !== 'move').reverse();
+  return [...moves, ...clears, ...write, ...del.reverse(), ...times.reverse()];
+}
+
+/** Deletions per side that the mass-delete guard counts (S20). */
+export function deletionsBySide(ops: readonly TwoWayOp[]): { A: number; B: number } {
+  const n = { A: 0, B: 0 };
+  for (const o of ops) if (o.op === 'delete') n[o.side]++;
+  return n;
+}
+
+/** Scan, plan, check the guard rails, apply on both sides, record the ancestor (S15). */
+export async function runTwoWay(
+  a: Endpoint,
+  b: Endpoint,
+  opts: TwoWayOptions,
+  deps: Deps,
+): Promise<TwoWayResult> {
+  const started = deps.now();
+  const plan = await planTwoWay(a, b, opts, deps);
+  const aborted = () => opts.signal?.aborted ?? false;
+  checkMassDelete(plan, opts, a, b);
+  for (const p of plan.problems) deps.emit({ type: 'problem', jobId: deps.jobId, problem: p });
+  const store = opts.ancestors;
+  const ends = { A: a, B: b };
+  const record = async (op: Operation & Partial<TwoWayOp>) => {
+    const r = op.record;
+    if (!r || !op.side) return;
+    if (r.type === 'drop') {
+      store.drop(r.path);
+      return;
+    }
+    const fresh = await stamped(r.base, r.path, op.side, ends);
+    if (fresh) store.put(r.path, fresh);
+  };
+  const exec = (from: Endpoint, to: Endpoint) =>
+    new Executor(
+      from,
+      to,
+      {
+        concurrency: opts.concurrency,
+        signal: opts.signal,
+        now: deps.now,
+        keepDone: false,
+        onDone: record,
+      },
+      deps.emit,
+      deps.jobId,
+    );
+  const toA = exec(b, a);
+  const toB = exec(a, b);
+  let counts: PlanCounts = noCounts();
+  let bytes = 0;
+  const problems = [...plan.problems];
+  if (!opts.dryRun && !aborted()) {
+    // Facts found by the scan alone (equal on both sides, deleted on both) hold already.
+    for (const r of plan.records) {
+      if (r.type === 'drop') store.drop(r.path);
+      else {
+        const fresh =
+          r.base.kind === 'dir' ? r.base : await stamped(r.base, r.path, undefined, ends);
+        if (fresh) store.put(r.path, fresh);
+      }
+    }
+    deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
+    let phase = plan.ops[0]?.phase;
+    for (const op of plan.ops) {
+      if (aborted()) break;
+      if (op.phase !== phase) {
+        await Promise.all([toA.drain(), toB.drain()]);
+        phase = op.phase;
+      }
+      await (op.side === 'A' ? toA : toB).add(op);
+    }
+    await Promise.all([toA.drain(), toB.drain()]);
+    store.flush();
+    counts = sumCounts(toA.result.counts, toB.result.counts);
+    bytes = toA.result.bytesCopied + toB.result.bytesCopied;
+    // The executor names its source A and its target B: toA's are the other way round.
+    const flip = (p: Problem): Problem => ({ ...p, side: p.side === 'A' ? 'B' : 'A' });
+    problems.push(...toA.result.problems.map(flip), ...toB.result.problems);
+  } else {
+    for (const op of plan.ops) countOp(counts, op);
+    bytes = counts.bytesToCopy;
+  }
+  deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'done' });
+  const skipped = plan.conflicts.filter((c) => c.choice === 'skip');
+  for (const { conflict: c } of skipped)
+    problems.push(
+      problem(c.path, 'conflict-skipped', 'conflict left unresolved: both sides changed it', {
+        hint: 'both versions are untouched; run again to decide',
+      }),
+    );
+  return {
+    plan,
+    summary: {
+      type: 'summary',
+      jobId: deps.jobId,
+      mode: 'two-way',
+      dryRun: opts.dryRun,
+      created: counts.created,
+      updated: counts.updated,
+      deleted: counts.deleted,
+      moved: 0,
+      metadataUpdated: counts.metadataUpdated,
+      conflicts: plan.conflicts.length - skipped.length,
+      skipped: problems.length,
+      bytesCopied: bytes,
+      durationMs: deps.now() - started,
+      hashed: plan.hashed,
+      hashReused: 0,
+      problems,
+    },
+  };
+}
+
+/**
+ * The ancestor row with fresh stamps: the side an operation wrote is read again (its inode or
+ * ctime changed), and any side the row has no stamp for. Undefined when a side no longer
+ * holds what the row says (changed right after): then nothing is recorded, and the next run
+ * looks at the path again.
+ */
+async function stamped(
+  base: Base,
+  path: RelPath,
+  wrote: Side | undefined,
+  ends: { A: Endpoint; B: Endpoint },
+): Promise<Base | undefined> {
+  if (base.kind === 'dir') return base;
+  const out = { ...base };
+  for (const side of ['A', 'B'] as const) {
+    const key = side === 'A' ? 'stampA' : 'stampB';
+    if (side !== wrote && out[key]) continue;
+    const e = await ends[side].stat(path);
+    if (!e || e.kind !== base.kind || e.size !== base.size) return undefined;
+    out[key] = { ino: e.ino, ctimeNs: e.ctimeNs };
+  }
+  return out;
+}
+
+function checkMassDelete(plan: TwoWayPlan, opts: TwoWayOptions, a: Endpoint, b: Endpoint) {
+  const del = deletionsBySide(plan.ops);
+  if (opts.maxDelete !== undefined) {
+    const total = del.A + del.B;
+    if (total > opts.maxDelete)
+      throw new ConcordError(
+        'guard',
+        `the run would delete ${total} ${total === 1 ? 'entry' : 'entries'}, more than --max-delete ${opts.maxDelete}`,
+        {
+          path: `${a.uri} <-> ${b.uri}`,
+          hint: 'nothing was changed; check the roots, or raise --max-delete',
+        },
+      );
+    return;
+  }
+  if (opts.force) return;
+  for (const side of ['A', 'B'] as const) {
+    const files = plan.files[side];
+    const n = del[side];
+    if (files > 10 && n > files / 2) {
+      throw new ConcordError(
+        'guard',
+        `the run would delete ${n} of the ${files} files on ${side}, more than half`,
+        {
+          path: (side === 'A' ? a : b).uri,
+          hint: 'nothing was changed; if the deletions on the other side are meant, run again with --force (or --max-delete N)',
+        },
+      );
+    }
+  }
+}
+
+function sumCounts(x: PlanCounts, y: PlanCounts): PlanCounts {
+  return {
+    created: x.created + y.created,
+    updated: x.updated + y.updated,
+    deleted: x.deleted + y.deleted,
+    metadataUpdated: x.metadataUpdated + y.metadataUpdated,
+    bytesToCopy: x.bytesToCopy + y.bytesToCopy,
+  };
+}
+
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
