@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { POLICIES, type Policy } from '../core/conflict.ts';
 import type { FilterRule } from '../core/filter.ts';
 import { ConcordError } from '../errors.ts';
 
@@ -20,6 +21,11 @@ export interface SyncArgs {
   concurrency: number;
   fsync: boolean;
   yes: boolean;
+  /** `concord sync NAME`: the pair's name (a and b are then empty). */
+  pair: string | undefined;
+  conflict: Policy | undefined;
+  conflictFallback: Exclude<Policy, 'prompt'> | undefined;
+  force: boolean;
 }
 
 const syncOptions = {
@@ -35,6 +41,9 @@ const syncOptions = {
   concurrency: { type: 'string' },
   fsync: { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
+  conflict: { type: 'string' },
+  'conflict-fallback': { type: 'string' },
+  force: { type: 'boolean' },
 } as const;
 
 import { DEFAULT_CONCURRENCY } from '../api.ts';
@@ -45,16 +54,22 @@ export { DEFAULT_CONCURRENCY };
 export function parseSyncArgs(command: SyncArgs['command'], argv: string[]): SyncArgs {
   const parsed = parse(argv, syncOptions);
   const { values, positionals, tokens } = parsed;
-  if (positionals.length !== 2) {
+  const pairRun = positionals.length === 1 && (command === 'sync' || command === 'plan');
+  if (positionals.length !== 2 && !pairRun) {
     throw new ConcordError(
       'usage',
       positionals.length < 2
         ? `${command} needs two roots: A and B`
         : `${command} takes two roots, got ${positionals.length}: ${positionals.join(' ')}`,
-      { hint: `concord ${command} SOURCE DESTINATION [options]` },
+      {
+        hint:
+          command === 'sync' || command === 'plan'
+            ? `concord ${command} A B [options], or concord ${command} PAIR-NAME`
+            : `concord ${command} SOURCE DESTINATION [options]`,
+      },
     );
   }
-  const [a, b] = positionals as [string, string];
+  const [a, b] = pairRun ? ['', ''] : (positionals as [string, string]);
   let mode: Mode = command === 'copy' ? 'replica' : command === 'mirror' ? 'mirror' : 'two-way';
   if (values.mode !== undefined) {
     if (command === 'copy' || command === 'mirror') {
@@ -70,10 +85,25 @@ export function parseSyncArgs(command: SyncArgs['command'], argv: string[]): Syn
     mode = values.mode as Mode;
   }
   const rules = rulesFrom(tokens);
+  const conflict = policy('conflict', values.conflict, POLICIES);
+  const conflictFallback = policy(
+    'conflict-fallback',
+    values['conflict-fallback'],
+    POLICIES.filter((p) => p !== 'prompt'),
+  ) as Exclude<Policy, 'prompt'> | undefined;
+  if ((conflict || conflictFallback) && (mode === 'replica' || mode === 'mirror')) {
+    throw new ConcordError('usage', `--conflict does not go with mode ${mode}`, {
+      hint: 'conflicts happen in two-way sync only (concord sync A B)',
+    });
+  }
   return {
     command,
     a,
     b,
+    pair: pairRun ? positionals[0] : undefined,
+    conflict,
+    conflictFallback,
+    force: values.force ?? false,
     mode,
     dryRun: values['dry-run'] ?? false,
     json: values.json ?? false,
@@ -145,6 +175,19 @@ export function usageFrom(err: unknown): ConcordError {
     default:
       return new ConcordError('usage', e.message ?? String(err), { hint: 'see concord --help' });
   }
+}
+
+function policy(
+  name: string,
+  text: string | undefined,
+  allowed: readonly Policy[],
+): Policy | undefined {
+  if (text === undefined) return undefined;
+  if (!allowed.includes(text as Policy))
+    throw new ConcordError('usage', `unknown --${name} policy '${text}'`, {
+      hint: `use one of: ${allowed.join(', ')}`,
+    });
+  return text as Policy;
 }
 
 function integer(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {

@@ -8,8 +8,12 @@ const HELP = `concord: keep two directory trees in agreement
 Usage:
   concord copy   A B [options]      one-way: new and changed files flow A -> B; nothing is deleted on B
   concord mirror A B [options]      one-way: B becomes an exact copy of A; extras on B go to B's trash
-  concord sync   A B --mode MODE    MODE is replica or mirror (two-way and backup are not built yet)
-  concord plan   A B --mode MODE    what a sync would do, grouped; changes nothing
+  concord sync   A B [options]      two-way: changes flow both ways; conflicts settled by --conflict
+  concord sync   NAME               sync the pair NAME (see concord pair)
+  concord sync   A B --mode MODE    MODE is two-way (default), replica or mirror
+  concord plan   A B [--mode MODE]  what a sync would do, and why; changes nothing
+  concord pair   add NAME A B [--mode M] [--conflict P] [--exclude G]...   remember a pair
+  concord pair   list | remove NAME | forget NAME   (forget: the next sync is a first sync)
   concord index  ROOT [--rebuild]   build or refresh ROOT's file index (hashes only what changed)
   concord status ROOT               what changed in ROOT since its index last saw it
   concord --version | --help
@@ -25,11 +29,16 @@ Options:
       --no-trash          delete and overwrite for good instead of keeping B/.concord/trash/
       --concurrency N     file copies in flight at once (default 128)
       --fsync             flush each file to disk before it is renamed into place
+      --conflict POLICY   two-way: keep-both (default), keep-source, keep-destination,
+                          keep-newer, keep-larger, prompt (ask on a terminal)
+      --conflict-fallback POLICY   what prompt does with no terminal (else it exits 2)
+      --force             two-way: go on although more than half of a side would be deleted,
+                          or a root is empty while the last sync saw files there
 
 A .concordignore file in A's root adds gitignore rules. B/.concord/ is never synced.
 State (the index, run locks) lives in $CONCORD_HOME (default ~/.local/share/concord).
 Exit codes: 0 in sync; 1 failed; 2 bad usage or input, or a guard refused the run;
-3 finished but entries were skipped (each one listed); 130 interrupted.`;
+3 finished but entries or conflicts were skipped (each one listed); 130 interrupted.`;
 
 export async function main(argv: string[], out: Out = process): Promise<number> {
   const [command, ...rest] = argv;
@@ -58,6 +67,10 @@ export async function main(argv: string[], out: Out = process): Promise<number> 
       case 'index': {
         const { runIndexCommand } = await import('./index-command.ts');
         return await runIndexCommand(rest, out);
+      }
+      case 'pair': {
+        const { runPairCommand } = await import('./pair-command.ts');
+        return await runPairCommand(rest, out);
       }
       case 'status': {
         const { runStatusCommand } = await import('./index-command.ts');

@@ -2,6 +2,7 @@ import { openLocalRun } from '../api.ts';
 import { planOneWay, runOneWay } from '../engine/oneway.ts';
 import { ConcordError, EXIT } from '../errors.ts';
 import { parseSyncArgs, type SyncArgs } from './args.ts';
+import { usePair } from './pair-command.ts';
 import { toJson } from './format.ts';
 import { planJson, planText } from './plan-print.ts';
 import { humanRenderer, jsonRenderer, type Out } from './render.ts';
@@ -13,6 +14,11 @@ export async function runSyncCommand(
   out: Out,
 ): Promise<number> {
   const args = parseSyncArgs(command, argv);
+  if (args.pair !== undefined) usePair(args);
+  if (args.mode === 'two-way' && (command === 'sync' || command === 'plan')) {
+    const { runTwoWayCommand } = await import('./twoway-command.ts');
+    return runTwoWayCommand(command, args, out);
+  }
   if (args.mode !== 'replica' && args.mode !== 'mirror') {
     throw new ConcordError('not-implemented', `mode ${args.mode} is not available yet`, {
       hint: 'use concord copy (replica) or concord mirror, or --mode replica|mirror',

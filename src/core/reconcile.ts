@@ -332,7 +332,9 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
     }
     const why = restored
       ? `deleted on ${to}, changed on ${fromSide}: keeping ${fromSide}'s version`
-      : on(change === 'created' ? 'created' : change === 'meta' ? 'metadata changed' : 'modified');
+      : change === 'created'
+        ? `new on ${fromSide}`
+        : on(change === 'meta' ? 'metadata changed' : 'modified');
     const reason: Reason = !t || restored ? 'new' : change === 'meta' ? 'metadata' : 'modified';
     if (f.kind === 'dir') {
       if (t?.kind === 'dir') {

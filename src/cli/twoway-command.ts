@@ -1,0 +1,148 @@
+import type { Policy } from '../core/conflict.ts';
+import { comparePaths } from '../core/path.ts';
+import type { TwoWayOp } from '../core/reconcile.ts';
+import type { TwoWayPlan } from '../engine/twoway.ts';
+import { EXIT } from '../errors.ts';
+import { planTwoWayLocal, syncTwoWayLocal } from '../twoway-local.ts';
+import type { SyncArgs } from './args.ts';
+import { formatBytes, toJson } from './format.ts';
+import { terminalPrompter } from './prompt.ts';
+import { humanRenderer, jsonRenderer, type Out } from './render.ts';
+
+/** `concord sync A B` and `concord plan A B` in two-way mode. */
+export async function runTwoWayCommand(
+  command: 'sync' | 'plan',
+  args: SyncArgs,
+  out: Out,
+  input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
+): Promise<number> {
+  const now = () => Date.now();
+  const renderer = args.json ? jsonRenderer(out) : humanRenderer(out, now);
+  const policy: Policy = args.conflict ?? 'keep-both';
+  const label = `two-way ${args.a} <-> ${args.b}`;
+  const common = {
+    checksum: args.checksum,
+    modifyWindowNs: args.modifyWindowNs,
+    rules: args.rules,
+    maxDelete: args.maxDelete,
+    force: args.force,
+    trash: args.trash,
+    concurrency: args.concurrency,
+    fsync: args.fsync,
+    onEvent: renderer.event,
+    now,
+    policy,
+    fallback: args.conflictFallback,
+  };
+  // A person answers conflicts only on a terminal; otherwise the fallback, or exit 2.
+  const prompter =
+    policy === 'prompt' && input.isTTY === true && command === 'sync'
+      ? terminalPrompter(input, out.stderr)
+      : undefined;
+
+  if (command === 'plan' || args.dryRun) {
+    const plan = await planTwoWayLocal(args.a, args.b, {
+      ...common,
+      // A plan shows what the policy would do; a prompt is answered "skip" there.
+      ...(policy === 'prompt' ? { policy: args.conflictFallback ?? 'keep-both' } : {}),
+      onEvent: () => {},
+    });
+    if (args.json) out.stdout.write(`${toJson(planDoc(args, plan))}\n`);
+    else out.stdout.write(`${planText(plan, label)}\n`);
+    for (const p of plan.problems) if (!args.json) renderer.event({ type: 'problem', jobId: '', problem: p });
+    return plan.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
+  }
+
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const { summary } = await syncTwoWayLocal(args.a, args.b, {
+      ...common,
+      signal: abort.signal,
+      ask: prompter?.ask,
+    });
+    renderer.summary(summary, label);
+    if (abort.signal.aborted) {
+      out.stderr.write('concord: interrupted; what was done is consistent, run again to finish\n');
+      return EXIT.interrupted;
+    }
+    return summary.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
+  } finally {
+    prompter?.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+const VERB: Record<TwoWayOp['op'], string> = {
+  copy: 'copy',
+  mkdir: 'mkdir',
+  'set-meta': 'set metadata',
+  delete: 'delete',
+  move: 'rename',
+};
+
+function opLine(o: TwoWayOp): string {
+  const from = o.side === 'B' ? 'A' : 'B';
+  const size = o.op === 'copy' && o.source?.kind === 'file' ? ` (${formatBytes(o.source.size)})` : '';
+  const what =
+    o.op === 'copy'
+      ? `${o.path} from ${from}${o.from && o.from !== o.path ? `:${o.from}` : ''}${size}`
+      : o.op === 'move'
+        ? `${o.from} -> ${o.path}`
+        : o.path;
+  return `  on ${o.side}: ${VERB[o.op]} ${what}: ${o.why}`;
+}
+
+/** `concord plan` for two-way: each decision with its reason. */
+export function planText(plan: TwoWayPlan, label: string): string {
+  const lines = [`Plan: ${label}${plan.firstRun ? ' (first sync: a merge, nothing is deleted)' : ''}`];
+  // Directory times and modes are bookkeeping: shown only when they are the change.
+  const shown = plan.ops
+    .filter((o) => o.reason !== 'dir-times')
+    .sort((x, y) => comparePaths(x.path, y.path));
+  if (shown.length > 0) lines.push('', `Operations (${shown.length}):`, ...shown.map(opLine));
+  if (plan.conflicts.length > 0) {
+    lines.push('', `Conflicts (${plan.conflicts.length}):`);
+    for (const { conflict: c, choice } of plan.conflicts) {
+      const what =
+        choice === 'skip'
+          ? 'left alone'
+          : choice === 'both'
+            ? 'both versions kept'
+            : `${choice}'s version wins`;
+      lines.push(`  ${c.path}: changed on both sides: ${what}`);
+    }
+  }
+  if (shown.length === 0 && plan.conflicts.length === 0) lines.push('', 'Nothing to do: A and B are in sync.');
+  return lines.join('\n');
+}
+
+function planDoc(args: SyncArgs, plan: TwoWayPlan) {
+  return {
+    type: 'plan',
+    mode: 'two-way',
+    a: args.a,
+    b: args.b,
+    firstRun: plan.firstRun,
+    operations: plan.ops.map((o) => ({
+      side: o.side,
+      op: o.op,
+      path: o.path,
+      ...(o.from !== undefined ? { from: o.from } : {}),
+      reason: o.reason,
+      why: o.why,
+      kind: o.source?.kind ?? (o.pre.type === 'same' ? o.pre.entry.kind : undefined),
+      ...(o.source?.kind === 'file' && o.op === 'copy' ? { size: o.source.size } : {}),
+    })),
+    conflicts: plan.conflicts.map(({ conflict: c, choice }) => ({
+      path: c.path,
+      changeA: c.changeA,
+      changeB: c.changeB,
+      choice,
+    })),
+    problems: plan.problems,
+  };
+}
