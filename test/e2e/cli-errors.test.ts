@@ -190,14 +190,18 @@ describe('refused with exit 2, one line naming the path and the fix, nothing cha
     );
   });
 
-  test('mode two-way (the default of sync) and backup are not available yet', async (t) => {
+  test('mode backup is not available yet', async (t) => {
+    const { dir, A, B } = pair(t);
+    await refused(dir, [['sync', A, B, '--mode', 'backup'], 'backup', 'not available', HAS_FIX]);
+  });
+
+  test('two-way options are refused with one-way modes', async (t) => {
     const { dir, A, B } = pair(t);
     await refused(
       dir,
-      [['sync', A, B], 'two-way', 'not available', HAS_FIX],
-      [['sync', A, B, '--mode', 'two-way'], 'two-way', HAS_FIX],
-      [['sync', A, B, '--mode', 'backup'], 'backup', HAS_FIX],
-      [['plan', A, B], 'two-way', HAS_FIX],
+      [['mirror', A, B, '--conflict', 'keep-both'], '--conflict', 'two-way', HAS_FIX],
+      [['sync', A, B, '--conflict', 'keep-nothing'], 'keep-nothing', 'keep-both', HAS_FIX],
+      [['sync', A, B, '--conflict-fallback', 'prompt'], 'prompt', HAS_FIX],
     );
   });
 
