@@ -1,7 +1,18 @@
+import { createHash } from 'node:crypto';
 import { Executor } from '../apply/execute.ts';
 import { type Choice, choose, type Policy, resolve } from '../core/conflict.ts';
 import type { Entry } from '../core/entry.ts';
-import { type FilterSpec, makeFilter } from '../core/filter.ts';
+import { type Filter, type FilterSpec, makeFilter, NO_FILTER } from '../core/filter.ts';
+import {
+  KIND_DIR,
+  type PackedEntries,
+  packedCount,
+  packedNames,
+  packedNamesAt,
+  unpackEntries,
+  W_KIND,
+  WORDS,
+} from '../core/packed.ts';
 import { basename, join, parent, type RelPath } from '../core/path.ts';
 import {
   ABSENT,
@@ -26,7 +37,12 @@ import {
   type TwoWayDescend,
   type TwoWayOp,
 } from '../core/reconcile.ts';
-import { ChangedDuringSync, type Endpoint, type Listing } from '../endpoint/endpoint.ts';
+import {
+  ChangedDuringSync,
+  type Endpoint,
+  type Listing,
+  type PackedListing,
+} from '../endpoint/endpoint.ts';
 import { ConcordError, errText } from '../errors.ts';
 import type { AncestorStore } from '../index/ancestors.ts';
 import type { Deps, Summary } from './oneway.ts';
@@ -63,6 +79,8 @@ export interface TwoWayPlan {
   files: { A: number; B: number };
   hashed: number;
   firstRun: boolean;
+  /** Directories with nothing to do on either side, and their listings' digests. */
+  quietDirs: { dir: RelPath; a: string; b: string }[];
 }
 
 export interface TwoWayResult {
@@ -85,11 +103,46 @@ interface DirCtx {
   taken?: Set<string> | undefined;
 }
 
+type AnyListing = Listing | PackedListing;
+
 interface Visit {
   dir: RelPath;
   ctx: { A: DirCtx; B: DirCtx };
   descend: TwoWayDescend;
-  listings: Promise<[Listing | undefined, Listing | undefined]>;
+  listings: Promise<[AnyListing | undefined, AnyListing | undefined]>;
+}
+
+/** A digest of a whole packed listing: names, every stat word, link targets. */
+function listingDigest(p: PackedEntries): string {
+  const h = createHash('sha1');
+  h.update(p.names);
+  h.update(new Uint8Array(p.words.buffer, p.words.byteOffset, p.words.byteLength));
+  h.update(p.targets.join('\0'));
+  return h.digest('base64');
+}
+
+function unpacked(l: AnyListing): Listing {
+  if (!('packed' in l)) return l;
+  const { packed, ...rest } = l;
+  return { ...rest, entries: unpackEntries(packed) };
+}
+
+function packedDirs(p: PackedEntries): number[] {
+  const out: number[] = [];
+  const n = packedCount(p);
+  for (let i = 0; i < n; i++) if (p.words[i * WORDS + W_KIND] === KIND_DIR) out.push(i);
+  return out;
+}
+
+/** Whether the filter keeps every entry of a packed listing. */
+function keepsAll(filter: Filter, dir: RelPath, p: PackedEntries): boolean {
+  if (filter === NO_FILTER) return true;
+  const names = packedNames(p);
+  for (let i = 0; i < names.length; i++) {
+    const isDir = p.words[i * WORDS + W_KIND] === KIND_DIR;
+    if (filter(join(dir, names[i] as string), isDir)) return false;
+  }
+  return true;
 }
 
 /**
@@ -108,7 +161,7 @@ export async function planTwoWay(
   const rOpts = { mtimeToleranceNs: tolerance, checksum: opts.checksum };
   const filter = makeFilter(opts.filter);
   const ends = { A: a, B: b };
-  const firstRun = opts.ancestors.count() === 0;
+  const firstRun = opts.ancestors.isEmpty();
   const plan: TwoWayPlan = {
     ops: [],
     conflicts: [],
@@ -117,11 +170,13 @@ export async function planTwoWay(
     files: { A: 0, B: 0 },
     hashed: 0,
     firstRun,
+    quietDirs: [],
   };
   const emitted: TwoWayOp[] = [];
   const conflicts: Conflict[] = [];
   const inline: Conflict[] = [];
-  const list = (ep: Endpoint, dir: RelPath) => ep.list(dir);
+  const list = (ep: Endpoint, dir: RelPath): Promise<AnyListing> =>
+    ep.listPacked ? ep.listPacked(dir) : ep.list(dir);
   const listBoth = (dir: RelPath, d: { a: boolean; b: boolean }) => {
     const p = Promise.all([d.a ? list(a, dir) : undefined, d.b ? list(b, dir) : undefined]);
     p.catch(() => {});
@@ -142,8 +197,40 @@ export async function planTwoWay(
   for (let visit = stack.pop(); visit; visit = stack.pop()) {
     if (opts.signal?.aborted) break;
     const { dir, descend } = visit;
-    const [la, lb] = await visit.listings;
+    const [pa, pb] = await visit.listings;
     dirs++;
+    if (dirs === 1) {
+      // Walker threads list both roots ahead of this loop (as in one-way runs).
+      a.walkAhead?.(opts.filter);
+      b.walkAhead?.(opts.filter);
+    }
+    // Most directories of a re-run are quiet: equal digests of both listings settle them.
+    const quiet = quietDir(dir, pa, pb, visit);
+    if (quiet) {
+      const dirIdx = packedDirs(quiet.a);
+      entries += 2 * packedCount(quiet.a);
+      plan.files.A += packedCount(quiet.a) - dirIdx.length;
+      plan.files.B += packedCount(quiet.b) - dirIdx.length;
+      const names = packedNamesAt(quiet.a, dirIdx);
+      for (let k = names.length - 1; k >= 0; k--) {
+        const child = join(dir, names[k] as string);
+        const d = { name: names[k] as string, a: true, b: true };
+        stack.push({
+          dir: child,
+          ctx: {
+            A: { side: 'A', path: child, present: true, parent: visit.ctx.A },
+            B: { side: 'B', path: child, present: true, parent: visit.ctx.B },
+          },
+          descend: d,
+          listings: listBoth(child, d),
+        });
+      }
+      if (dirs % 256 === 0)
+        deps.emit({ type: 'scan', jobId: deps.jobId, dirs, entries, current: dir });
+      continue;
+    }
+    const la = pa && unpacked(pa);
+    const lb = pb && unpacked(pb);
     for (const [l, side] of [
       [la, 'A'],
       [lb, 'B'],
@@ -182,6 +269,20 @@ export async function planTwoWay(
       // What could not be hashed is still undecided: left alone this run (reported above).
     }
     for (const side of decided.writesInto) resurrect(visit.ctx[side]);
+    if (
+      decided.ops.length + decided.records.length + decided.conflicts.length === 0 &&
+      la?.complete &&
+      lb?.complete &&
+      la.problems.length + lb.problems.length === 0 &&
+      ea?.length === la.entries.length &&
+      eb?.length === lb.entries.length &&
+      pa &&
+      pb &&
+      'packed' in pa &&
+      'packed' in pb &&
+      !descend.clearing
+    )
+      noteQuiet(dir, pa.packed, pb.packed, [...la.entries, ...lb.entries]);
     emitted.push(...decided.ops);
     plan.records.push(...decided.records);
     for (const c of decided.conflicts) {
@@ -242,6 +343,41 @@ export async function planTwoWay(
   }
   plan.ops = order(emitted.filter((o) => !o.cancelled));
   return plan;
+
+  /**
+   * The packed listings of a directory found quiet by the last run and unchanged since on both
+   * sides (same digests): nothing to decide there. Only for directories both sides have, read
+   * whole, with nothing filtered out.
+   */
+  function quietDir(
+    dir: RelPath,
+    pa: AnyListing | undefined,
+    pb: AnyListing | undefined,
+    visit: Visit,
+  ): { a: PackedEntries; b: PackedEntries } | undefined {
+    if (!pa || !pb || !('packed' in pa) || !('packed' in pb)) return undefined;
+    if (!pa.complete || !pb.complete || pa.problems.length + pb.problems.length > 0)
+      return undefined;
+    if (visit.descend.clearing || !visit.ctx.A.present || !visit.ctx.B.present) return undefined;
+    if (pa.packed.names !== pb.packed.names) return undefined;
+    const stored = opts.ancestors.digests(dir);
+    if (!stored) return undefined;
+    if (stored.a !== listingDigest(pa.packed) || stored.b !== listingDigest(pb.packed))
+      return undefined;
+    if (!keepsAll(filter, dir, pa.packed)) return undefined;
+    return { a: pa.packed, b: pb.packed };
+  }
+
+  /**
+   * Remembers the digests of a directory decided quiet, unless an entry is racy: changed within
+   * the file system's timestamp granularity (2 s, the coarsest we meet) of this scan, it could
+   * change again without its stat words changing.
+   */
+  function noteQuiet(dir: RelPath, x: PackedEntries, y: PackedEntries, all: Entry[]): void {
+    const racyAfter = BigInt(deps.now() - 2000) * 1_000_000n;
+    for (const e of all) if (e.mtimeNs > racyAfter || e.ctimeNs > racyAfter) return;
+    plan.quietDirs.push({ dir, a: listingDigest(x), b: listingDigest(y) });
+  }
 
   /** Makes directory `ctx` exist again on its side, so something can be written into it (S10). */
   function resurrect(ctx: DirCtx): void {
@@ -403,6 +539,8 @@ export async function runTwoWay(
       await (op.side === 'A' ? toA : toB).add(op);
     }
     await Promise.all([toA.drain(), toB.drain()]);
+    // Quiet directories are settled by digest next time; an interrupted run proves nothing.
+    if (!aborted()) for (const q of plan.quietDirs) store.putDigests(q.dir, q.a, q.b);
     store.flush();
     counts = sumCounts(toA.result.counts, toB.result.counts);
     bytes = toA.result.bytesCopied + toB.result.bytesCopied;

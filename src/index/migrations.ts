@@ -112,6 +112,13 @@ export const MIGRATIONS: readonly Migration[] = [
           b_ctime_ns INTEGER,
           PRIMARY KEY (pair, dir, name)
         ) WITHOUT ROWID;
+        CREATE TABLE ancestor_dirs (
+          pair INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+          dir TEXT NOT NULL,
+          a_digest TEXT NOT NULL,
+          b_digest TEXT NOT NULL,
+          PRIMARY KEY (pair, dir)
+        ) WITHOUT ROWID;
       `);
     },
   },
