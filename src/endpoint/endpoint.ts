@@ -67,6 +67,8 @@ export interface Endpoint {
    * skipping what the filter excludes, so that `list` answers from the walk.
    */
   walkAhead?(filter: FilterSpec): void;
+  /** Ability: stop walking ahead; listings read the disk again from now on. */
+  endWalk?(): Promise<void>;
   /** Content hash (xxh3-128 hex) of a file that must still match `expect`. */
   hash(path: RelPath, expect: Entry): Promise<string>;
   /** The bytes of a file; throws ChangedDuringSync at the end if it changed while read. */

@@ -78,6 +78,7 @@ export class LocalEndpoint implements Endpoint {
   private statInto: StatInto | undefined;
   private stateDirReady = false;
   private copies = 0;
+  private walkEnded = false;
 
   constructor(opts: LocalOptions) {
     this.opts = opts;
@@ -101,8 +102,15 @@ export class LocalEndpoint implements Endpoint {
   }
 
   walkAhead(filter: FilterSpec): void {
-    if (this.opts.walkThread === false) return;
+    if (this.opts.walkThread === false || this.walkEnded) return;
     this.walker ??= new WalkAhead(this.root, filter);
+  }
+
+  async endWalk(): Promise<void> {
+    const w = this.walker;
+    this.walker = undefined;
+    this.walkEnded = true;
+    await w?.close();
   }
 
   async list(dir: RelPath): Promise<Listing> {
