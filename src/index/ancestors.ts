@@ -37,7 +37,7 @@ export class AncestorStore {
   private readonly deleteDir: Statement<[number, string]>;
   private readonly deleteRange: Statement<[number, string, string]>;
   private readonly batch: WriteBatch;
-  private readonly selectDigests: Statement<[number, string], [string, string]>;
+  private digestCache: Map<RelPath, [string, string]> | undefined;
   private readonly upsertDigests: Statement;
 
   constructor(db: StateDb, pair: number, swapped = false) {
@@ -57,11 +57,6 @@ export class AncestorStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.deleteOne = db.prepare('DELETE FROM ancestors WHERE pair = ? AND dir = ? AND name = ?');
-    this.selectDigests = db
-      .prepare<[number, string], [string, string]>(
-        'SELECT a_digest, b_digest FROM ancestor_dirs WHERE pair = ? AND dir = ?',
-      )
-      .raw(true);
     this.upsertDigests = db.prepare(
       'INSERT OR REPLACE INTO ancestor_dirs (pair, dir, a_digest, b_digest) VALUES (?, ?, ?, ?)',
     );
@@ -138,7 +133,19 @@ export class AncestorStore {
    * as the ancestor has it, on both sides): equal digests now settle it with one point read.
    */
   digests(dir: RelPath): { a: string; b: string } | undefined {
-    const r = this.selectDigests.get(this.pair, dir);
+    // All of them at the first call: one read of a few hundred KB instead of a point read
+    // (~50 us) per directory.
+    if (!this.digestCache) {
+      this.digestCache = new Map();
+      const rows = this.db
+        .prepare<[number], [string, string, string]>(
+          'SELECT dir, a_digest, b_digest FROM ancestor_dirs WHERE pair = ?',
+        )
+        .raw(true)
+        .all(this.pair);
+      for (const [d, x, y] of rows) this.digestCache.set(d, [x, y]);
+    }
+    const r = this.digestCache.get(dir);
     if (!r) return undefined;
     return this.swapped ? { a: r[1], b: r[0] } : { a: r[0], b: r[1] };
   }
@@ -155,6 +162,15 @@ export class AncestorStore {
       this.db.prepare('SELECT 1 FROM ancestors WHERE pair = ? LIMIT 1').pluck().get(this.pair) ===
       undefined
     );
+  }
+
+  /** Whether the ancestor holds at least `n` paths. */
+  holdsAtLeast(n: number): boolean {
+    const got = this.db
+      .prepare('SELECT count(*) FROM (SELECT 1 FROM ancestors WHERE pair = ? LIMIT ?)')
+      .pluck()
+      .get(this.pair, n);
+    return Number(got) >= n;
   }
 
   /** How many paths the ancestor holds. */
