@@ -1,4 +1,5 @@
 export { type LocalSyncOptions, planLocal, syncLocal } from './api.ts';
+export type { Policy } from './core/conflict.ts';
 export type { DirListing, Entry, Kind, Meta } from './core/entry.ts';
 export type { Operation, Precondition } from './core/plan.ts';
 export type { Problem } from './core/problem.ts';
@@ -7,3 +8,4 @@ export { LocalEndpoint } from './endpoint/local/local.ts';
 export type { OneWayResult, Summary } from './engine/oneway.ts';
 export { ConcordError } from './errors.ts';
 export type { RunEvent } from './jobs/events.ts';
+export { planTwoWayLocal, syncTwoWayLocal, type TwoWayLocalOptions } from './twoway-local.ts';
