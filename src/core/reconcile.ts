@@ -119,8 +119,6 @@ export interface ReconcileInput {
   opts: ReconcileOptions;
 }
 
-const sideEntry = (s: Side, a: Entry | undefined, b: Entry | undefined) => (s === 'A' ? a : b);
-
 /** A side's change against the ancestor, by stat, and by hash when the stat cannot tell. */
 export function changeOf(
   x: Entry | undefined,
@@ -223,7 +221,7 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
     if (x?.kind === 'dir' && y?.kind === 'dir') {
       out.descend.push({ name, a: true, b: true });
       if (x.mode === y.mode) out.records.push({ type: 'put', path, base: baseOf(x, x, y) });
-      else metaToOlder(path, x, y, 'mode changed on both sides');
+      else metaToOlder(path, x, y, o, 'mode changed on both sides');
       return;
     }
     // A directory's mode is no content: a deletion on the other side goes on (what changed
@@ -245,7 +243,7 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
       // newer side (S3: touching both sides moves no bytes).
       if (x.mode === y.mode && sameMtime(x.mtimeNs, y.mtimeNs, opts.mtimeToleranceNs))
         out.records.push({ type: 'put', path, base: baseOf(x, x, y, x.hash ?? y.hash) });
-      else metaToOlder(path, x, y, 'changed the same way on both sides');
+      else metaToOlder(path, x, y, o, 'changed the same way on both sides');
       return;
     }
     if (x.kind === 'dir' || y.kind === 'dir') return kindConflict(path, name, x, y, o, ca, cb);
@@ -472,8 +470,17 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
   }
 
   /** Equal content, differing metadata: the newer side's times and mode go to the older. */
-  function metaToOlder(path: RelPath, x: Entry, y: Entry, why: string): void {
-    const aNewer = x.mtimeNs >= y.mtimeNs;
+  function metaToOlder(path: RelPath, x: Entry, y: Entry, o: Base | undefined, why: string): void {
+    // S11: the winner must not depend on which root is A. `>=` made A win every tie of times,
+    // e.g. the same file on both roots at a first run, only its mode differing. On a tie the
+    // side whose mode moved away from the ancestor's wins (it was changed there), else the
+    // lower mode.
+    const aNewer =
+      x.mtimeNs !== y.mtimeNs
+        ? x.mtimeNs > y.mtimeNs
+        : o && (x.mode === o.mode) !== (y.mode === o.mode)
+          ? y.mode === o.mode
+          : x.mode <= y.mode;
     const [f, t, side]: [Entry, Entry, Side] = aNewer ? [x, y, 'B'] : [y, x, 'A'];
     metaOp(side, path, t.kind === 'dir' ? { ...f, mtimeNs: t.mtimeNs } : f, t, why);
   }
@@ -492,8 +499,11 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
     if (x.kind === 'symlink') return x.target === y.target;
     if (x.size !== y.size) return false;
     if (x.hash !== undefined && y.hash !== undefined) return x.hash === y.hash;
-    // Without --checksum, equal size and mtime is equal content, as in rsync's quick check.
-    if (!opts.checksum && sameMtime(x.mtimeNs, y.mtimeNs, opts.mtimeToleranceNs)) return true;
+    // No quick check (equal size and mtime taken for equal content, as rsync does) here: this
+    // is only asked when both sides changed the path or there is no ancestor (a first run), and
+    // a wrong "equal" is recorded as in sync, so the roots would differ for good with nothing
+    // to tell (S12, S13). Found by test/e2e/twoway.property.test.ts: a first run where B had
+    // rewritten a file in place with its mtime put back (same size) left A != B.
     return undefined;
   }
 }
@@ -569,7 +579,10 @@ export function conflictName(
 ): string {
   const dot = name.lastIndexOf('.');
   const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
-  const iso = new Date(Number(mtimeNs / 1_000_000n)).toISOString();
+  // Whole milliseconds rounded down: bigint division rounds toward zero, which put an mtime
+  // in the last millisecond before 1970 (-1 ns) at 00:00:00 on 1970-01-01, not 23:59:59.
+  const ms = mtimeNs / 1_000_000n - (mtimeNs % 1_000_000n < 0n ? 1n : 0n);
+  const iso = new Date(Number(ms)).toISOString();
   const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
   const first = `${stem}.conflict-${side}-${stamp}`;
   let candidate = `${first}${ext}`;
