@@ -156,6 +156,8 @@ export async function planTwoWay(
   b: Endpoint,
   opts: TwoWayOptions,
   deps: Deps,
+  /** Takes operations to apply at once (first syncs only); they are not in the plan then. */
+  stream?: (op: TwoWayOp) => Promise<void>,
 ): Promise<TwoWayPlan> {
   const caps = await b.capabilities();
   const capsA = await a.capabilities();
@@ -164,6 +166,7 @@ export async function planTwoWay(
   const filter = makeFilter(opts.filter);
   const ends = { A: a, B: b };
   const firstRun = opts.ancestors.isEmpty();
+  let streaming = firstRun && stream !== undefined;
   const plan: TwoWayPlan = {
     ops: [],
     conflicts: [],
@@ -287,7 +290,17 @@ export async function planTwoWay(
     )
       noteQuiet(dir, pa.packed, pb.packed, [...la.entries, ...lb.entries]);
     else plan.changedDirs.add(dir);
-    emitted.push(...decided.ops);
+    // Streaming stops for good at the first directory that clears a path or has a conflict:
+    // what is written after must wait for those moves and deletions (as in one-way runs).
+    if (
+      streaming &&
+      (decided.conflicts.length > 0 || decided.ops.some((o) => o.phase === Phase.Clear))
+    )
+      streaming = false;
+    for (const op of decided.ops) {
+      if (streaming && stream && op.phase === Phase.Write) await stream(op);
+      else emitted.push(op);
+    }
     plan.records.push(...decided.records);
     for (const c of decided.conflicts) {
       // File against directory is settled where it is found (the directory keeps the name).
@@ -487,10 +500,7 @@ export async function runTwoWay(
   deps: Deps,
 ): Promise<TwoWayResult> {
   const started = deps.now();
-  const plan = await planTwoWay(a, b, opts, deps);
   const aborted = () => opts.signal?.aborted ?? false;
-  checkMassDelete(plan, opts, a, b);
-  for (const p of plan.problems) deps.emit({ type: 'problem', jobId: deps.jobId, problem: p });
   const store = opts.ancestors;
   const ends = { A: a, B: b };
   const record = async (op: Operation & Partial<TwoWayOp>) => {
@@ -501,7 +511,11 @@ export async function runTwoWay(
       return;
     }
     const fresh = await stamped(r.base, r.path, op.side, ends);
-    if (fresh) store.put(r.path, fresh);
+    // Only a write over a directory leaves ancestor rows below the path.
+    const pre = op.pre;
+    const overDir =
+      op.reason === 'kind-changed' || (pre.type === 'same' && pre.entry.kind === 'dir');
+    if (fresh) store.put(r.path, fresh, overDir);
   };
   const exec = (from: Endpoint, to: Endpoint) =>
     new Executor(
@@ -519,6 +533,19 @@ export async function runTwoWay(
     );
   const toA = exec(b, a);
   const toB = exec(a, b);
+  let applying = false;
+  // A first sync deletes nothing (S13), so no guard rail can refuse it: its copies start while
+  // the scan goes on, and are not kept in memory (a 50,000-file first sync peaked at 230 MB).
+  const stream = async (op: TwoWayOp) => {
+    if (!applying) {
+      applying = true;
+      deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
+    }
+    await (op.side === 'A' ? toA : toB).add(op);
+  };
+  const plan = await planTwoWay(a, b, opts, deps, opts.dryRun ? undefined : stream);
+  checkMassDelete(plan, opts, a, b);
+  for (const p of plan.problems) deps.emit({ type: 'problem', jobId: deps.jobId, problem: p });
   let counts: PlanCounts = noCounts();
   let bytes = 0;
   const problems = [...plan.problems];
@@ -532,7 +559,8 @@ export async function runTwoWay(
         if (fresh) store.put(r.path, fresh);
       }
     }
-    deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
+    if (!applying) deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
+    await Promise.all([toA.drain(), toB.drain()]);
     let phase = plan.ops[0]?.phase;
     for (const op of plan.ops) {
       if (aborted()) break;
