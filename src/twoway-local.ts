@@ -239,6 +239,17 @@ function ancestorCount(db: StateDb, pair: Pair): number {
   return new AncestorStore(db, pair.id).count();
 }
 
+/**
+ * How to start over with a root the S19 guards refuse. It said "concord pair remove", which
+ * needs a name that the pair of a one-off `concord sync A B` does not have; such a pair is
+ * left behind by a new pair of the roots instead (a first sync: a merge, nothing deleted).
+ */
+function startOver(p: Pair, shown: string): string {
+  return p.name !== undefined
+    ? `to start over with this root: concord pair remove ${p.name}`
+    : `to start over with this root: concord pair add NAME ${shown} OTHER-ROOT, then concord sync NAME`;
+}
+
 /** S19: a root that is gone while a pair synced entries there: an unmounted drive, most likely. */
 function guardMissing(db: StateDb, root: string): void {
   const abs = resolve(root);
@@ -251,7 +262,7 @@ function guardMissing(db: StateDb, root: string): void {
         `the root is missing, but the last sync of this pair saw ${n} entries there`,
         {
           path: root,
-          hint: 'nothing was changed; mount or restore it (to start over: concord pair remove)',
+          hint: `nothing was changed; mount or restore it; ${startOver(p, root)}`,
         },
       );
   }
@@ -267,7 +278,7 @@ function guardUnmarked(db: StateDb, abs: string, shown: string): void {
         `has no ${STATE_DIR}/root-id marker, but the last sync of this pair saw ${n} entries there`,
         {
           path: shown,
-          hint: 'nothing was changed; is the drive mounted? (to start over with this root: concord pair remove)',
+          hint: `nothing was changed; is the drive mounted? ${startOver(p, shown)}`,
         },
       );
   }

@@ -144,6 +144,19 @@ function add(db: StateDb, argv: string[], out: Out): number {
     throw new ConcordError('usage', `these roots are pair '${existing.pair.name}' already`, {
       hint: `concord sync ${existing.pair.name}`,
     });
+  if (existing?.swapped) {
+    // The one-off pair's row (and its ancestor's per-side data) is in the order of its first
+    // run. Naming it the other way round used to keep that order silently: `pair add N B A
+    // --conflict keep-source` then made A win. Flipping the stored sides belongs with the
+    // ancestor store; until then, refuse and say which order to use.
+    throw new ConcordError(
+      'usage',
+      `these roots were synced as ${existing.pair.aPath} <-> ${existing.pair.bPath}; a pair of them keeps that order`,
+      {
+        hint: `concord pair add ${name} ${existing.pair.aPath} ${existing.pair.bPath}; keep-destination makes ${existing.pair.bPath} win conflicts`,
+      },
+    );
+  }
   if (existing) {
     // A one-off `concord sync A B` of these roots: it gets the name, and keeps its ancestor.
     db.prepare('UPDATE pairs SET name = ?, mode = ?, options = ? WHERE id = ?').run(
@@ -164,7 +177,9 @@ function add(db: StateDb, argv: string[], out: Out): number {
       createdMs: Date.now(),
     });
   }
-  out.stdout.write(`pair ${name}: ${roots.src} <-> ${roots.dst} (${mode}); run: concord sync ${name}\n`);
+  out.stdout.write(
+    `pair ${name}: ${roots.src} <-> ${roots.dst} (${mode}); run: concord sync ${name}\n`,
+  );
   return EXIT.ok;
 }
 
@@ -195,14 +210,20 @@ function list(db: StateDb, argv: string[], out: Out): number {
   const rows = pairs.map((p) => [
     p.name ?? '(one-off)',
     p.mode,
-    p.lastSyncMs === undefined ? 'never' : new Date(p.lastSyncMs).toISOString().replace('.000Z', 'Z'),
+    p.lastSyncMs === undefined
+      ? 'never'
+      : new Date(p.lastSyncMs).toISOString().replace('.000Z', 'Z'),
     p.lastOutcome ?? '-',
     `${p.aPath} <-> ${p.bPath}`,
   ]);
   const head = ['NAME', 'MODE', 'LAST SYNC', 'OUTCOME', 'ROOTS'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => (r[i] as string).length)),
+  );
   for (const r of [head, ...rows])
-    out.stdout.write(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ')}\n`);
+    out.stdout.write(
+      `${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ')}\n`,
+    );
   return EXIT.ok;
 }
 

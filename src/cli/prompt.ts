@@ -74,7 +74,10 @@ export function terminalPrompter(
 }
 
 function describe(e: Entry): string {
-  const when = new Date(Number(e.mtimeNs / 1_000_000n)).toISOString().replace('T', ' ').slice(0, 19);
+  const when = new Date(Number(e.mtimeNs / 1_000_000n))
+    .toISOString()
+    .replace('T', ' ')
+    .slice(0, 19);
   if (e.kind === 'symlink') return `symlink -> ${e.target ?? ''}, modified ${when} UTC`;
   if (e.kind === 'dir') return `directory, modified ${when} UTC`;
   return `${formatBytes(e.size)}, modified ${when} UTC`;

@@ -2,8 +2,8 @@ import { openLocalRun } from '../api.ts';
 import { planOneWay, runOneWay } from '../engine/oneway.ts';
 import { ConcordError, EXIT } from '../errors.ts';
 import { parseSyncArgs, type SyncArgs } from './args.ts';
-import { usePair } from './pair-command.ts';
 import { toJson } from './format.ts';
+import { usePair } from './pair-command.ts';
 import { planJson, planText } from './plan-print.ts';
 import { humanRenderer, jsonRenderer, type Out } from './render.ts';
 

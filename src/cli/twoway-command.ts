@@ -36,11 +36,14 @@ export async function runTwoWayCommand(
   };
   // A person answers conflicts only on a terminal; otherwise the fallback, or exit 2.
   const prompter =
-    policy === 'prompt' && input.isTTY === true && command === 'sync'
+    policy === 'prompt' && input.isTTY === true && command === 'sync' && !args.dryRun
       ? terminalPrompter(input, out.stderr)
       : undefined;
 
-  if (command === 'plan' || args.dryRun) {
+  // `sync --dry-run` is a run that changes nothing: it reports its summary (with --json, the
+  // events and the summary line last), as one-way runs do. It printed the plan instead, so a
+  // script reading the last --json line for the summary got a plan document.
+  if (command === 'plan') {
     const plan = await planTwoWayLocal(args.a, args.b, {
       ...common,
       // A plan shows what the policy would do; a prompt is answered "skip" there.
@@ -49,20 +52,41 @@ export async function runTwoWayCommand(
     });
     if (args.json) out.stdout.write(`${toJson(planDoc(args, plan))}\n`);
     else out.stdout.write(`${planText(plan, label)}\n`);
-    for (const p of plan.problems) if (!args.json) renderer.event({ type: 'problem', jobId: '', problem: p });
+    for (const p of plan.problems)
+      if (!args.json) renderer.event({ type: 'problem', jobId: '', problem: p });
     return plan.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
   }
 
   const abort = new AbortController();
+  // Ctrl-C at a prompt: stop waiting for the answer (it and the rest count as skipped), else
+  // the run hung at the question instead of exiting 130.
+  abort.signal.addEventListener('abort', () => prompter?.close());
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const { summary } = await syncTwoWayLocal(args.a, args.b, {
+    const { summary, plan } = await syncTwoWayLocal(args.a, args.b, {
       ...common,
+      // A dry run asks nobody: a prompt counts what its fallback (else keep-both) would do.
+      ...(args.dryRun && policy === 'prompt'
+        ? { policy: args.conflictFallback ?? 'keep-both' }
+        : {}),
+      dryRun: args.dryRun,
       signal: abort.signal,
       ask: prompter?.ask,
     });
+    // DESIGN's --json contract has `conflict` events, but the engine emits none: without these
+    // lines a script learns how many conflicts there were, not which paths or what was chosen.
+    if (args.json)
+      for (const { conflict: c, choice } of plan.conflicts)
+        out.stdout.write(
+          `${toJson({ type: 'conflict', jobId: summary.jobId, path: c.path, changeA: c.changeA, changeB: c.changeB, choice })}\n`,
+        );
+    // The engine adds a problem per skipped conflict to the summary without emitting it, so a
+    // terminal's summary said "listed above" of conflicts never listed: emit them here.
+    for (const p of summary.problems)
+      if (p.code === 'conflict-skipped')
+        renderer.event({ type: 'problem', jobId: summary.jobId, problem: p });
     renderer.summary(summary, label);
     if (abort.signal.aborted) {
       out.stderr.write('concord: interrupted; what was done is consistent, run again to finish\n');
@@ -86,7 +110,8 @@ const VERB: Record<TwoWayOp['op'], string> = {
 
 function opLine(o: TwoWayOp): string {
   const from = o.side === 'B' ? 'A' : 'B';
-  const size = o.op === 'copy' && o.source?.kind === 'file' ? ` (${formatBytes(o.source.size)})` : '';
+  const size =
+    o.op === 'copy' && o.source?.kind === 'file' ? ` (${formatBytes(o.source.size)})` : '';
   const what =
     o.op === 'copy'
       ? `${o.path} from ${from}${o.from && o.from !== o.path ? `:${o.from}` : ''}${size}`
@@ -98,7 +123,9 @@ function opLine(o: TwoWayOp): string {
 
 /** `concord plan` for two-way: each decision with its reason. */
 export function planText(plan: TwoWayPlan, label: string): string {
-  const lines = [`Plan: ${label}${plan.firstRun ? ' (first sync: a merge, nothing is deleted)' : ''}`];
+  const lines = [
+    `Plan: ${label}${plan.firstRun ? ' (first sync: a merge, nothing is deleted)' : ''}`,
+  ];
   // Directory times and modes are bookkeeping: shown only when they are the change.
   const shown = plan.ops
     .filter((o) => o.reason !== 'dir-times')
@@ -116,7 +143,8 @@ export function planText(plan: TwoWayPlan, label: string): string {
       lines.push(`  ${c.path}: changed on both sides: ${what}`);
     }
   }
-  if (shown.length === 0 && plan.conflicts.length === 0) lines.push('', 'Nothing to do: A and B are in sync.');
+  if (shown.length === 0 && plan.conflicts.length === 0)
+    lines.push('', 'Nothing to do: A and B are in sync.');
   return lines.join('\n');
 }
 

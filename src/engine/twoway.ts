@@ -79,6 +79,8 @@ export interface TwoWayPlan {
   files: { A: number; B: number };
   hashed: number;
   firstRun: boolean;
+  /** Our temporary files left by an interrupted run, per side: removed before applying. */
+  leftovers: { A: RelPath[]; B: RelPath[] };
   /** Directories with nothing to do on either side, and their listings' digests. */
   quietDirs: { dir: RelPath; a: string; b: string }[];
   /** Directories where this plan changes something: looked at again once it is applied. */
@@ -177,6 +179,7 @@ export async function planTwoWay(
     firstRun,
     quietDirs: [],
     changedDirs: new Set(),
+    leftovers: { A: [], B: [] },
   };
   const emitted: TwoWayOp[] = [];
   const conflicts: Conflict[] = [];
@@ -205,6 +208,8 @@ export async function planTwoWay(
     const { dir, descend } = visit;
     const [pa, pb] = await visit.listings;
     dirs++;
+    plan.leftovers.A.push(...(pa?.leftovers ?? []));
+    plan.leftovers.B.push(...(pb?.leftovers ?? []));
     if (dirs === 1) {
       // Walker threads list both roots ahead of this loop (as in one-way runs).
       a.walkAhead?.(opts.filter);
@@ -560,6 +565,9 @@ export async function runTwoWay(
       }
     }
     if (!applying) deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
+    // A crashed run's temporary files never held a version of anything (S14): they go.
+    for (const path of plan.leftovers.A) await a.discard(path).catch(() => {});
+    for (const path of plan.leftovers.B) await b.discard(path).catch(() => {});
     await Promise.all([toA.drain(), toB.drain()]);
     let phase = plan.ops[0]?.phase;
     for (const op of plan.ops) {
