@@ -299,7 +299,7 @@ function entriesOf(l: AnyListing): Entry[] {
 }
 
 /** Whether the filter keeps every entry of a packed listing. */
-function keepsAll(filter: Filter, dir: RelPath, p: PackedEntries): boolean {
+export function keepsAll(filter: Filter, dir: RelPath, p: PackedEntries): boolean {
   if (filter === NO_FILTER) return true;
   const names = packedNames(p);
   for (let i = 0; i < names.length; i++) {
@@ -309,7 +309,8 @@ function keepsAll(filter: Filter, dir: RelPath, p: PackedEntries): boolean {
   return true;
 }
 
-function dirIndices(p: PackedEntries): number[] {
+/** The indices of the directories in a packed listing. */
+export function dirIndices(p: PackedEntries): number[] {
   const out: number[] = [];
   const n = packedCount(p);
   for (let i = 0; i < n; i++) if (p.words[i * WORDS + W_KIND] === KIND_DIR) out.push(i);

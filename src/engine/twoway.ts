@@ -2,17 +2,8 @@ import { createHash } from 'node:crypto';
 import { Executor } from '../apply/execute.ts';
 import { type Choice, choose, type Policy, resolve } from '../core/conflict.ts';
 import type { Entry } from '../core/entry.ts';
-import { type Filter, type FilterSpec, makeFilter, NO_FILTER } from '../core/filter.ts';
-import {
-  KIND_DIR,
-  type PackedEntries,
-  packedCount,
-  packedNames,
-  packedNamesAt,
-  unpackEntries,
-  W_KIND,
-  WORDS,
-} from '../core/packed.ts';
+import { type FilterSpec, makeFilter } from '../core/filter.ts';
+import { type PackedEntries, packedCount, packedNamesAt, unpackEntries } from '../core/packed.ts';
 import { basename, join, parent, type RelPath } from '../core/path.ts';
 import {
   ABSENT,
@@ -46,6 +37,7 @@ import {
 import { ConcordError, errText } from '../errors.ts';
 import type { AncestorStore } from '../index/ancestors.ts';
 import type { Deps, Summary } from './oneway.ts';
+import { dirIndices, keepsAll } from './scan-plan.ts';
 
 export interface TwoWayOptions {
   checksum: boolean;
@@ -131,24 +123,6 @@ function unpacked(l: AnyListing): Listing {
   return { ...rest, entries: unpackEntries(packed) };
 }
 
-function packedDirs(p: PackedEntries): number[] {
-  const out: number[] = [];
-  const n = packedCount(p);
-  for (let i = 0; i < n; i++) if (p.words[i * WORDS + W_KIND] === KIND_DIR) out.push(i);
-  return out;
-}
-
-/** Whether the filter keeps every entry of a packed listing. */
-function keepsAll(filter: Filter, dir: RelPath, p: PackedEntries): boolean {
-  if (filter === NO_FILTER) return true;
-  const names = packedNames(p);
-  for (let i = 0; i < names.length; i++) {
-    const isDir = p.words[i * WORDS + W_KIND] === KIND_DIR;
-    if (filter(join(dir, names[i] as string), isDir)) return false;
-  }
-  return true;
-}
-
 /**
  * Plans a two-way run: walks both roots and the ancestor directory by directory, asks the core
  * to decide each directory, and resolves the conflicts by the policy. Changes nothing.
@@ -218,7 +192,7 @@ export async function planTwoWay(
     // Most directories of a re-run are quiet: equal digests of both listings settle them.
     const quiet = quietDir(dir, pa, pb, visit);
     if (quiet) {
-      const dirIdx = packedDirs(quiet.a);
+      const dirIdx = dirIndices(quiet.a);
       entries += 2 * packedCount(quiet.a);
       plan.files.A += packedCount(quiet.a) - dirIdx.length;
       plan.files.B += packedCount(quiet.b) - dirIdx.length;
