@@ -1,12 +1,14 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { POLICIES } from '../core/conflict.ts';
 import type { FilterRule } from '../core/filter.ts';
+import { STATE_DIR } from '../core/path.ts';
 import { resolveLocalRoots } from '../engine/roots.ts';
 import { ConcordError, EXIT } from '../errors.ts';
 import { AncestorStore } from '../index/ancestors.ts';
 import { concordHome } from '../index/home.ts';
-import { ensureRootId } from '../index/location.ts';
+import { ensureRootId, readRootId } from '../index/location.ts';
 import {
   createPair,
   listPairs,
@@ -75,6 +77,34 @@ export function usePair(args: SyncArgs): void {
   args.conflict ??= o.conflict as SyncArgs['conflict'];
   args.conflictFallback ??= o.conflictFallback as SyncArgs['conflictFallback'];
   args.maxDelete ??= o.maxDelete;
+}
+
+function named(db: StateDb, name: string): Pair {
+  const pair = pairByName(db, name);
+  if (!pair)
+    throw new ConcordError('usage', `no pair named '${name}'`, {
+      hint: 'concord pair list shows the pairs',
+    });
+  return pair;
+}
+
+/** The pair of two roots, by their markers (a one-off `concord sync A B` has no name). */
+function ofRoots(db: StateDb, a: string, b: string): Pair {
+  const ids = [a, b].map((root) => {
+    const id = existsSync(root) ? readRootId(resolve(root)) : undefined;
+    if (!id)
+      throw new ConcordError('usage', `has no ${STATE_DIR}/root-id marker: it is in no pair`, {
+        path: root,
+        hint: 'concord pair list shows the pairs and their roots',
+      });
+    return id;
+  });
+  const found = pairOfRoots(db, ids[0] as string, ids[1] as string);
+  if (!found)
+    throw new ConcordError('usage', `${a} and ${b} are not a pair`, {
+      hint: 'concord pair list shows the pairs and their roots',
+    });
+  return found.pair;
 }
 
 function add(db: StateDb, argv: string[], out: Out): number {
@@ -228,16 +258,15 @@ function list(db: StateDb, argv: string[], out: Out): number {
 }
 
 function removeOrForget(db: StateDb, sub: 'remove' | 'forget', argv: string[], out: Out): number {
-  if (argv.length !== 1)
-    throw new ConcordError('usage', `pair ${sub} needs the pair's name`, {
-      hint: `concord pair ${sub} NAME (concord pair list shows them)`,
+  if (argv.length !== 1 && argv.length !== 2)
+    throw new ConcordError('usage', `pair ${sub} needs the pair's name, or its two roots`, {
+      hint: `concord pair ${sub} NAME, or concord pair ${sub} A B for a one-off sync's pair`,
     });
-  const name = argv[0] as string;
-  const pair = pairByName(db, name);
-  if (!pair)
-    throw new ConcordError('usage', `no pair named '${name}'`, {
-      hint: 'concord pair list shows the pairs',
-    });
+  const pair =
+    argv.length === 1
+      ? named(db, argv[0] as string)
+      : ofRoots(db, argv[0] as string, argv[1] as string);
+  const name = pair.name ?? `${argv[0]} <-> ${argv[1]}`;
   if (sub === 'remove') {
     removePair(db, pair.id);
     out.stdout.write(`pair ${name} removed (its roots were not touched)\n`);
