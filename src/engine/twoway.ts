@@ -3,7 +3,16 @@ import { Executor } from '../apply/execute.ts';
 import { type Choice, choose, type Policy, resolve } from '../core/conflict.ts';
 import type { Entry } from '../core/entry.ts';
 import { type FilterSpec, makeFilter } from '../core/filter.ts';
-import { type PackedEntries, packedCount, packedNamesAt, unpackEntries } from '../core/packed.ts';
+import {
+  KIND_DIR,
+  type PackedEntries,
+  packedCount,
+  packedNamesAt,
+  unpackEntries,
+  W_KIND,
+  W_SIZE_LO,
+  WORDS,
+} from '../core/packed.ts';
 import { basename, join, parent, type RelPath } from '../core/path.ts';
 import {
   ABSENT,
@@ -108,11 +117,22 @@ interface Visit {
   listings: Promise<[AnyListing | undefined, AnyListing | undefined]>;
 }
 
-/** A digest of a whole packed listing: names, every stat word, link targets. */
+/**
+ * A digest of a packed listing: names, every stat word of files and symlinks, link targets,
+ * and of a subdirectory only its kind and mode. A directory's own change in two-way is its
+ * mode (its times move with every write below it, and what is below is decided when it is
+ * visited), so an edit deep down leaves its ancestors' digests as they were: only the
+ * directories that hold a change leave the fast path.
+ */
 function listingDigest(p: PackedEntries): string {
+  const words = p.words.slice();
+  for (let b = 0; b < words.length; b += WORDS) {
+    if (words[b + W_KIND] !== KIND_DIR) continue;
+    for (let w = W_SIZE_LO; w < WORDS; w++) words[b + w] = 0;
+  }
   const h = createHash('sha1');
   h.update(p.names);
-  h.update(new Uint8Array(p.words.buffer, p.words.byteOffset, p.words.byteLength));
+  h.update(new Uint8Array(words.buffer));
   h.update(p.targets.join('\0'));
   return h.digest('base64');
 }
@@ -365,13 +385,11 @@ export async function planTwoWay(
   }
 
   /**
-   * Remembers the digests of a directory decided quiet, unless an entry is racy: changed within
-   * the file system's timestamp granularity (2 s, the coarsest we meet) of this scan, it could
-   * change again without its stat words changing.
+   * Remembers the digests of a directory decided quiet, unless an entry is racy (isRacyEntry).
    */
   function noteQuiet(dir: RelPath, x: PackedEntries, y: PackedEntries, all: Entry[]): void {
     const racyAfter = BigInt(deps.now() - 2000) * 1_000_000n;
-    for (const e of all) if (e.mtimeNs > racyAfter || e.ctimeNs > racyAfter) return;
+    for (const e of all) if (isRacyEntry(e, racyAfter)) return;
     plan.quietDirs.push({ dir, a: listingDigest(x), b: listingDigest(y) });
   }
 
@@ -598,6 +616,19 @@ export async function runTwoWay(
 }
 
 /**
+ * Racy: modified within the file system's timestamp step (2 s, the coarsest we meet) of now, so
+ * another same-size write within that step could leave every stat word as it is. Decided by
+ * the mtime: a file this run copied has a new ctime but its source's old mtime, and a later
+ * edit moves its mtime to now, which differs, unless that edit also puts an old mtime back
+ * within one timestamp step of our write (ext4, xfs, btrfs and tmpfs keep nanoseconds, where
+ * the ctime tells even then). Using the ctime as well kept every directory a run wrote into
+ * off the fast path for the next run.
+ */
+function isRacyEntry(e: Entry, racyAfterNs: bigint): boolean {
+  return e.mtimeNs > racyAfterNs;
+}
+
+/**
  * Looks again at the directories this run changed, now that it is applied: those that are
  * quiet now (listings and ancestor agree, nothing racy) get their digests, so the next run
  * settles them by one point read instead of reading every row. Made for the run after a first
@@ -638,7 +669,7 @@ async function settle(
     if (!keepsAll(filter, dir, pa.packed)) continue;
     const ea = unpackEntries(pa.packed);
     const eb = unpackEntries(pb.packed);
-    if ([...ea, ...eb].some((e) => e.mtimeNs > racyAfter || e.ctimeNs > racyAfter)) continue;
+    if ([...ea, ...eb].some((e) => isRacyEntry(e, racyAfter))) continue;
     const d = reconcileDir({
       dir,
       base: opts.ancestors.dir(dir),
