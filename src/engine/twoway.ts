@@ -351,7 +351,7 @@ export async function planTwoWay(
         'usage',
         `${conflicts.length} ${conflicts.length === 1 ? 'conflict needs' : 'conflicts need'} a decision, and there is no terminal to ask (first: ${c.path})`,
         {
-          hint: 'run it in a terminal, or give --conflict-fallback POLICY (e.g. keep-both)',
+          hint: 'run it in a terminal, or give --conflict-fallback POLICY, e.g. keep-both',
         },
       );
     plan.conflicts.push({ conflict: c, choice });
