@@ -288,7 +288,9 @@ export async function planTwoWay(
       !descend.clearing
     )
       noteQuiet(dir, pa.packed, pb.packed, [...la.entries, ...lb.entries]);
-    else plan.changedDirs.add(dir);
+    else if (!hasRacy(la, lb)) plan.changedDirs.add(dir);
+    // (A directory holding a racy entry cannot be found quiet right after this run either:
+    // looking at it again would only cost a listing.)
     // Streaming stops for good at the first directory that clears a path or has a conflict:
     // what is written after must wait for those moves and deletions (as in one-way runs).
     if (
@@ -382,6 +384,11 @@ export async function planTwoWay(
       return undefined;
     if (!keepsAll(filter, dir, pa.packed)) return undefined;
     return { a: pa.packed, b: pb.packed };
+  }
+
+  function hasRacy(...lists: (Listing | undefined)[]): boolean {
+    const racyAfter = BigInt(deps.now() - 2000) * 1_000_000n;
+    return lists.some((l) => l?.entries.some((e) => isRacyEntry(e, racyAfter)));
   }
 
   /**
