@@ -97,15 +97,18 @@ const { dir: dirArb } = fc.letrec<{ node: Node; dir: DirNode }>((tie) => ({
 /** A root directory holding 0..25 entries, at most 3 directories deep. */
 export const treeArb: fc.Arbitrary<DirNode> = dirArb.map((d) => prune(d, MAX_ENTRIES));
 
-/** Keeps the first `max` entries in depth-first order. */
-function prune(root: DirNode, max: number): DirNode {
+/** Keeps the first `max` entries of a tree in depth-first order (any node shape with kinds). */
+export function prune<D extends { kind: 'dir'; children: [string, { kind: string }][] }>(
+  root: D,
+  max: number,
+): D {
   let left = max;
-  const rec = (d: DirNode): DirNode => {
-    const children: [string, Node][] = [];
+  const rec = (d: D): D => {
+    const children: D['children'] = [];
     for (const [name, n] of d.children) {
       if (left === 0) break;
       left--;
-      children.push([name, n.kind === 'dir' ? rec(n) : n]);
+      children.push([name, n.kind === 'dir' ? rec(n as D) : n]);
     }
     return { ...d, children };
   };
