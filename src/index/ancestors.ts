@@ -7,19 +7,20 @@ import { type StateDb, WriteBatch } from './state-db.ts';
 const KIND_CODE: Record<Kind, number> = { file: 0, dir: 1, symlink: 2 };
 const KIND_OF: readonly Kind[] = ['file', 'dir', 'symlink'];
 
-type Raw = {
-  name: string;
-  kind: bigint;
-  size: bigint;
-  mtime_ns: bigint;
-  mode: bigint;
-  target: string | null;
-  hash: string | null;
-  a_ino: bigint | null;
-  a_ctime_ns: bigint | null;
-  b_ino: bigint | null;
-  b_ctime_ns: bigint | null;
-};
+/** name, kind, size, mtime, mode, target, hash, a_ino, a_ctime, b_ino, b_ctime. */
+type Raw = [
+  string,
+  number,
+  number,
+  string,
+  number,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+];
 
 /**
  * The ancestor of a pair: per path, what both roots agreed on after the last sync that applied
@@ -47,10 +48,13 @@ export class AncestorStore {
     this.batch = WriteBatch.of(db);
     this.selectDir = db
       .prepare<[number, string], Raw>(
-        `SELECT name, kind, size, mtime_ns, mode, target, hash, a_ino, a_ctime_ns, b_ino, b_ctime_ns
+        // The 64-bit columns as text, the rest as numbers: safeIntegers made every column a
+        // BigInt, garbage that the first sync's second look at its directories piled up.
+        `SELECT name, kind, size, CAST(mtime_ns AS TEXT), mode, target, hash,
+           CAST(a_ino AS TEXT), CAST(a_ctime_ns AS TEXT), CAST(b_ino AS TEXT), CAST(b_ctime_ns AS TEXT)
          FROM ancestors WHERE pair = ? AND dir = ? ORDER BY name`,
       )
-      .safeIntegers(true);
+      .raw(true);
     this.upsert = db.prepare(
       `INSERT OR REPLACE INTO ancestors
        (pair, dir, name, kind, size, mtime_ns, mode, target, hash, a_ino, a_ctime_ns, b_ino, b_ctime_ns)
@@ -69,18 +73,21 @@ export class AncestorStore {
   /** The rows of one directory, sorted by name. */
   dir(dir: RelPath): Base[] {
     const out: Base[] = [];
-    for (const r of this.selectDir.all(this.pair, dir)) {
+    for (const [name, kind, size, mtime, mode, target, hash, ai, ac, bi, bc] of this.selectDir.all(
+      this.pair,
+      dir,
+    )) {
       const b: Base = {
-        name: r.name,
-        kind: KIND_OF[Number(r.kind)] ?? 'file',
-        size: Number(r.size),
-        mtimeNs: r.mtime_ns,
-        mode: Number(r.mode),
+        name,
+        kind: KIND_OF[kind] ?? 'file',
+        size,
+        mtimeNs: BigInt(mtime),
+        mode,
       };
-      if (r.target !== null) b.target = r.target;
-      if (r.hash !== null) b.hash = r.hash;
-      const sa = stampOf(r.a_ino, r.a_ctime_ns);
-      const sb = stampOf(r.b_ino, r.b_ctime_ns);
+      if (target !== null) b.target = target;
+      if (hash !== null) b.hash = hash;
+      const sa = stampOf(ai, ac);
+      const sb = stampOf(bi, bc);
       const [first, second] = this.swapped ? [sb, sa] : [sa, sb];
       if (first) b.stampA = first;
       if (second) b.stampB = second;
@@ -189,7 +196,7 @@ export class AncestorStore {
   }
 }
 
-function stampOf(ino: bigint | null, ctime: bigint | null): Stamp | undefined {
+function stampOf(ino: string | null, ctime: string | null): Stamp | undefined {
   if (ino === null || ctime === null) return undefined;
-  return { ino: BigInt.asUintN(64, ino), ctimeNs: ctime };
+  return { ino: BigInt.asUintN(64, BigInt(ino)), ctimeNs: BigInt(ctime) };
 }
