@@ -210,8 +210,8 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
         out.records.push({ type: 'put', path, base: baseOf(x, x, y, o.hash ?? x.hash) });
       return;
     }
-    if (quiet(cb)) return propagate('A', path, name, x, y, o, ca);
-    if (quiet(ca)) return propagate('B', path, name, y, x, o, cb);
+    if (quiet(cb)) return propagate('A', path, name, x, y, ca);
+    if (quiet(ca)) return propagate('B', path, name, y, x, cb);
 
     // Both sides changed.
     if (!x && !y) {
@@ -226,11 +226,11 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
     }
     // A directory's mode is no content: a deletion on the other side goes on (what changed
     // inside is kept all the same, S10).
-    if (!x && y?.kind === 'dir' && cb === 'meta') return propagate('A', path, name, x, y, o, ca);
-    if (!y && x?.kind === 'dir' && ca === 'meta') return propagate('B', path, name, y, x, o, cb);
+    if (!x && y?.kind === 'dir' && cb === 'meta') return propagate('A', path, name, x, y, ca);
+    if (!y && x?.kind === 'dir' && ca === 'meta') return propagate('B', path, name, y, x, cb);
     // S9: a modification beats a deletion; the modified version comes back on the other side.
-    if (!x && y) return propagate('B', path, name, y, x, o, 'created', 'restored');
-    if (!y && x) return propagate('A', path, name, x, y, o, 'created', 'restored');
+    if (!x && y) return propagate('B', path, name, y, x, 'created', 'restored');
+    if (!y && x) return propagate('A', path, name, x, y, 'created', 'restored');
     if (!x || !y) return;
     const eq = equalContent(x, y);
     if (eq === undefined) {
@@ -293,7 +293,6 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
     name: string,
     f: Entry | undefined,
     t: Entry | undefined,
-    o: Base | undefined,
     change: Change,
     restored?: 'restored',
   ): void {
