@@ -1,4 +1,4 @@
-// Shared helpers for the Concord benchmarks (mirror, index; two-way and moves later).
+// Shared helpers for the Concord benchmarks (mirror, index, two-way; moves later).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
