@@ -262,6 +262,27 @@ describe('concord pair add / list / sync NAME', () => {
     assert.deepEqual(trashStamps(B), []);
   });
 
+  test('pair forget A B and pair remove A B: the pair of a one-off sync, found by its roots (S13)', async (t) => {
+    const { A, B } = roots(t, TREE);
+    assert.equal((await cli(['sync', A, B])).code, 0);
+    unlinkSync(join(A, 'a.txt'));
+    const forget = await cli(['pair', 'forget', A, B]);
+    assert.equal(forget.code, 0, forget.stderr);
+    assert.match(forget.stdout, /first sync/);
+    const r = await cli(['sync', A, B, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(counts(r).deleted, 0, 'a merge deletes nothing');
+    assert.deepEqual(contents(A)['a.txt'], { kind: 'file', content: 'a' }, 'restored from B');
+    const rm = await cli(['pair', 'remove', B, A]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.deepEqual(await listedAt(A), []);
+    assertRefused(
+      await cli(['pair', 'forget', A, join(A, '..', 'nowhere')]),
+      'no .concord/root-id marker',
+      HAS_FIX,
+    );
+  });
+
   test('pair remove: gone from the list, roots untouched; sync NAME is then an unknown pair', async (t) => {
     const { dir, A, name } = await added(t);
     assert.equal((await cli(['sync', name])).code, 0);
