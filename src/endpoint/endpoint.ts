@@ -55,6 +55,11 @@ export interface Endpoint {
   /** The entry at `path`, or undefined when absent. Never follows a symlink. */
   stat(path: RelPath): Promise<Entry | undefined>;
   /**
+   * Ability: `stat`, synchronous and cheap, without a symlink's target (an Entry's stat fields
+   * only): what recording a path's stamp after each write needs.
+   */
+  statQuick?(path: RelPath): Entry | undefined;
+  /**
    * One directory's children sorted by name in byte order, without `.concord/` at the root and
    * without our temporary files. Entries that cannot be read and special files are problems.
    * A directory that cannot be read gives `complete: false` and a problem, not an exception.

@@ -709,7 +709,8 @@ async function stamped(
   for (const side of ['A', 'B'] as const) {
     const key = side === 'A' ? 'stampA' : 'stampB';
     if (side !== wrote && out[key]) continue;
-    const e = await ends[side].stat(path);
+    const ep = ends[side];
+    const e = ep.statQuick ? ep.statQuick(path) : await ep.stat(path);
     if (!e || e.kind !== base.kind || e.size !== base.size) return undefined;
     out[key] = { ino: e.ino, ctimeNs: e.ctimeNs };
   }

@@ -15,6 +15,7 @@ import {
 import { dirname, join as joinPath } from 'node:path';
 import type { Entry, Meta } from '../../core/entry.ts';
 import type { FilterSpec } from '../../core/filter.ts';
+import { packedEntry, WORDS } from '../../core/packed.ts';
 import { basename, type RelPath } from '../../core/path.ts';
 import { ABSENT, type Precondition } from '../../core/plan.ts';
 import {
@@ -79,6 +80,7 @@ export class LocalEndpoint implements Endpoint {
   private stateDirReady = false;
   private copies = 0;
   private walkEnded = false;
+  private readonly quick = new Int32Array(WORDS);
 
   constructor(opts: LocalOptions) {
     this.opts = opts;
@@ -99,6 +101,15 @@ export class LocalEndpoint implements Endpoint {
     const abs = this.localPath(path);
     const st = lstatOrUndefined(abs);
     return st && entryOf(basename(path), abs, st);
+  }
+
+  statQuick(path: RelPath): Entry | undefined {
+    // The raw binding into one reused buffer: lstatSync's BigIntStats (18 BigInts and four
+    // Dates) per written file was most of a first two-way sync's garbage.
+    this.statInto ??= rawStatInto(this.root) ?? statIntoSlow;
+    const code = this.statInto(this.localPath(path), this.quick, 0);
+    if (code === undefined || code < 0) return undefined;
+    return packedEntry({ names: '', words: this.quick, targets: [] }, 0, basename(path));
   }
 
   walkAhead(filter: FilterSpec): void {
