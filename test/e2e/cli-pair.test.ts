@@ -4,15 +4,7 @@
  * named), forget (the next sync is a first sync: S13), remembered options, and bad input.
  */
 import assert from 'node:assert/strict';
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  realpathSync,
-  unlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -23,6 +15,7 @@ import {
   fingerprint,
   HAS_FIX,
   makeTree,
+  put,
   type Roots,
   roots,
   type Spec,
@@ -30,6 +23,7 @@ import {
   T1,
   T2,
   T3,
+  trashed,
   trashStamps,
 } from './helpers.ts';
 
@@ -68,21 +62,6 @@ async function listedAt(A: string): Promise<Listed[]> {
 /** A pair name no other test uses (the tests share one CONCORD_HOME). */
 let serial = 0;
 const fresh = (stem: string) => `${stem}-${process.pid}-${++serial}`;
-
-function put(root: string, rel: string, content: string, mtime: number): void {
-  const p = join(root, rel);
-  mkdirSync(join(p, '..'), { recursive: true });
-  writeFileSync(p, content);
-  utimesSync(p, mtime, mtime);
-}
-
-function trashed(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const stamp of trashStamps(root))
-    for (const [rel, seen] of Object.entries(contents(join(root, '.concord', 'trash', stamp))))
-      if (seen.kind === 'file') out[rel] = seen.content as string;
-  return out;
-}
 
 async function added(t: Ctx, extra: string[] = []): Promise<Roots & { name: string }> {
   const r = roots(t, TREE);

@@ -5,16 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CLI } from '../helpers/tree.ts';
 import {
+  COUNT_KEYS,
   cli,
   contents,
   counts,
   events,
   fingerprint,
+  put,
   type Roots,
   readTree,
   roots,
@@ -25,6 +27,7 @@ import {
   T2,
   T3,
   tempFiles,
+  trashed,
   trashStamps,
   ZERO,
 } from './helpers.ts';
@@ -38,23 +41,6 @@ async function synced(t: Ctx, spec: Spec): Promise<Roots> {
   assert.equal(first.code, 0, first.stderr);
   assert.deepEqual(contents(r.B), contents(r.A));
   return r;
-}
-
-/** Writes `content` at `root/rel` with mtime `mtime` (seconds). */
-function put(root: string, rel: string, content: string, mtime: number): void {
-  const p = join(root, rel);
-  mkdirSync(join(p, '..'), { recursive: true });
-  writeFileSync(p, content);
-  utimesSync(p, mtime, mtime);
-}
-
-/** What a root's trash holds, all runs together: path (below the run's folder) -> content. */
-function trashed(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const stamp of trashStamps(root))
-    for (const [rel, seen] of Object.entries(contents(join(root, '.concord', 'trash', stamp))))
-      if (seen.kind === 'file') out[rel] = seen.content as string;
-  return out;
 }
 
 /** `YYYYMMDD-HHMMSS` of a time in seconds, in UTC: the stamp of a conflict copy's name. */
@@ -253,17 +239,7 @@ describe('two-way conflicts through the CLI (S6, S7)', () => {
     assert.equal(conflictEvents[0]?.path, 'doc.txt');
     assert.equal(conflictEvents[0]?.choice, 'both');
     assert.equal(summary.mode, 'two-way');
-    for (const k of [
-      'created',
-      'updated',
-      'deleted',
-      'moved',
-      'metadataUpdated',
-      'conflicts',
-      'skipped',
-      'bytesCopied',
-      'durationMs',
-    ])
+    for (const k of [...COUNT_KEYS, 'durationMs'])
       assert.ok(Number.isInteger(summary[k]) && (summary[k] as number) >= 0, `${k}: ${summary[k]}`);
     assert.deepEqual(summary.problems, []);
     assert.equal(summary.conflicts, 1);

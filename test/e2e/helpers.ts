@@ -3,7 +3,15 @@
  * fingerprint that proves "nothing changed on disk", the trash of a run, leftover temp files.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, utimesSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { giveToNobody, IS_ROOT } from '../helpers/nobody.ts';
 import {
@@ -201,4 +209,21 @@ export function prepareForNobody(dir: string): { asNobody?: boolean } {
 export function mkdirp(p: string): string {
   mkdirSync(p, { recursive: true });
   return p;
+}
+
+/** Writes `content` at `root/rel` with mtime `mtime` (seconds), making its directories. */
+export function put(root: string, rel: string, content: string, mtime: number): void {
+  const p = join(root, rel);
+  mkdirSync(join(p, '..'), { recursive: true });
+  writeFileSync(p, content);
+  utimesSync(p, mtime, mtime);
+}
+
+/** What a root's trash holds, all runs together: path (below the run's folder) -> content. */
+export function trashed(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const stamp of trashStamps(root))
+    for (const [rel, seen] of Object.entries(contents(join(root, '.concord', 'trash', stamp))))
+      if (seen.kind === 'file') out[rel] = seen.content as string;
+  return out;
 }
