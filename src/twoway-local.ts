@@ -138,22 +138,18 @@ export async function openTwoWayLocal(
     const pool = o.workers === false ? undefined : new WorkerPool(2);
     const trash = o.trash ?? true;
     const at = new Date(now());
-    const epA = new LocalEndpoint({
-      root: roots.src,
-      uri: a,
-      pool,
-      walkThread: o.workers !== false,
-      trashDir: trash ? trashDir(roots.src, at) : undefined,
-      fsync: o.fsync ?? false,
-    });
-    const epB = new LocalEndpoint({
-      root: roots.dst,
-      uri: b,
-      pool,
-      walkThread: o.workers !== false,
-      trashDir: trash ? trashDir(roots.dst, at) : undefined,
-      fsync: o.fsync ?? false,
-    });
+    // Both roots alike: each keeps its own trash, and both share the copy threads.
+    const endpoint = (root: string, uri: string) =>
+      new LocalEndpoint({
+        root,
+        uri,
+        pool,
+        walkThread: o.workers !== false,
+        trashDir: trash ? trashDir(root, at) : undefined,
+        fsync: o.fsync ?? false,
+      });
+    const epA = endpoint(roots.src, a);
+    const epB = endpoint(roots.dst, b);
     // A plan (or dry run) into a B that does not exist yet, which the sync would make: B is an
     // empty root, not an unreadable one. The engine lists both roots, and B's ENOENT made
     // `concord plan A B` report "cannot list directory" and exit 3. (The one-way engine skips
