@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeTree, REPO, runCli, tempDir } from '../helpers/tree.ts';
@@ -78,4 +78,27 @@ test('S18 a stale lock (its holder was killed) is taken over, not obeyed forever
   assert.equal(r.code, 0, r.stderr);
   assert.ok(Date.now() - started < 3000, 'no wait for a dead holder');
   assert.equal(readFileSync(join(B, 'a.txt'), 'utf8'), 'a');
+});
+
+test('S18 two-way: a sync whose root B another run holds exits 1 naming it, and changes neither root', async (t) => {
+  const dir = tempDir(t);
+  const home = join(dir, 'home');
+  const A = join(dir, 'A');
+  const B = join(dir, 'B');
+  makeTree(A, { 'a.txt': 'a' });
+  makeTree(B, { 'b.txt': 'b' });
+  const env = { CONCORD_HOME: home };
+  assert.equal((await runCli(['sync', A, B], { env })).code, 0);
+  const id = readFileSync(join(B, '.concord', 'root-id'), 'utf8').trim();
+  const h = await holder(home, [`id:${id}`]);
+  t.after(() => h.kill('SIGKILL'));
+  writeFileSync(join(A, 'new.txt'), 'n');
+  const r = await runCli(['sync', A, B], { env });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`${B}: another Concord run is using this root: pid ${h.pid}`));
+  assert.equal(existsSync(join(B, 'new.txt')), false, 'B untouched');
+  h.stdin.end();
+  await once(h, 'exit');
+  assert.equal((await runCli(['sync', A, B], { env })).code, 0);
+  assert.equal(readFileSync(join(B, 'new.txt'), 'utf8'), 'n');
 });
