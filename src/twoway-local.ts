@@ -150,14 +150,6 @@ export async function openTwoWayLocal(
       });
     const epA = endpoint(roots.src, a);
     const epB = endpoint(roots.dst, b);
-    // A plan (or dry run) into a B that does not exist yet, which the sync would make: B is an
-    // empty root, not an unreadable one. The engine lists both roots, and B's ENOENT made
-    // `concord plan A B` report "cannot list directory" and exit 3. (The one-way engine skips
-    // a missing destination itself; once the two-way engine does, this can go.)
-    if (dryRun && !roots.dstExists) {
-      const empty = async () => ({ entries: [], problems: [], complete: true });
-      Object.assign(epB, { list: empty, listPacked: undefined, walkAhead: undefined });
-    }
     const opts: TwoWayOptions = {
       checksum: o.checksum ?? false,
       modifyWindowNs: o.modifyWindowNs ?? 0n,

@@ -186,12 +186,14 @@ export async function planTwoWay(
     return p;
   };
   const rootCtx = (side: Side): DirCtx => ({ side, path: '', present: true, parent: undefined });
+  const [aRoot, bRoot] = await Promise.all([a.stat(''), b.stat('')]);
   const stack: Visit[] = [
     {
       dir: '',
       ctx: { A: rootCtx('A'), B: rootCtx('B') },
       descend: { name: '', a: true, b: true },
-      listings: listBoth('', { a: true, b: true }),
+      // A root that does not exist yet (a plan into a B the sync would make) is empty.
+      listings: listBoth('', { a: aRoot !== undefined, b: bRoot !== undefined }),
     },
   ];
   deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'scan' });
