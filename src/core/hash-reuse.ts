@@ -72,3 +72,20 @@ export function isRacy(
   const changed = t.mtimeNs > t.ctimeNs ? t.mtimeNs : t.ctimeNs;
   return t.hashedNs < changed + granularityNs;
 }
+
+/**
+ * Whether a listed entry may not be vouched for by its stat words yet (two-way digests): it
+ * was modified within one timestamp step of `nowNs`, so another same-size write within that
+ * step could leave every stat word as it is. Decided by the mtime: a file a sync copied has a
+ * new ctime but its source's old mtime, and a later edit moves its mtime to now, which differs,
+ * unless that edit also puts an old mtime back within one timestamp step of our write (ext4,
+ * xfs, btrfs and tmpfs keep nanoseconds, where the ctime tells even then). Counting the ctime
+ * as well kept every directory a run wrote into off the fast path for the next run.
+ */
+export function isRacyListed(
+  e: { mtimeNs: bigint },
+  nowNs: bigint,
+  granularityNs: bigint = TIMESTAMP_GRANULARITY_NS,
+): boolean {
+  return e.mtimeNs > nowNs - granularityNs;
+}

@@ -3,6 +3,7 @@ import { Executor } from '../apply/execute.ts';
 import { type Choice, choose, type Policy, resolve } from '../core/conflict.ts';
 import type { Entry } from '../core/entry.ts';
 import { type FilterSpec, makeFilter } from '../core/filter.ts';
+import { isRacyListed } from '../core/hash-reuse.ts';
 import {
   KIND_DIR,
   type PackedEntries,
@@ -155,10 +156,7 @@ export async function planTwoWay(
   /** Takes operations to apply at once (first syncs only); they are not in the plan then. */
   stream?: (op: TwoWayOp) => Promise<void>,
 ): Promise<TwoWayPlan> {
-  const caps = await b.capabilities();
-  const capsA = await a.capabilities();
-  const tolerance = max(opts.modifyWindowNs, max(caps.mtimePrecisionNs, capsA.mtimePrecisionNs));
-  const rOpts = { mtimeToleranceNs: tolerance, checksum: opts.checksum };
+  const rOpts = await reconcileOptions(a, b, opts);
   const filter = makeFilter(opts.filter);
   const ends = { A: a, B: b };
   const firstRun = opts.ancestors.isEmpty();
@@ -389,16 +387,13 @@ export async function planTwoWay(
   }
 
   function hasRacy(...lists: (Listing | undefined)[]): boolean {
-    const racyAfter = BigInt(deps.now() - 2000) * 1_000_000n;
-    return lists.some((l) => l?.entries.some((e) => isRacyEntry(e, racyAfter)));
+    const racy = racyNow(deps);
+    return lists.some((l) => l?.entries.some(racy));
   }
 
-  /**
-   * Remembers the digests of a directory decided quiet, unless an entry is racy (isRacyEntry).
-   */
+  /** Remembers the digests of a directory decided quiet, unless an entry is racy. */
   function noteQuiet(dir: RelPath, x: PackedEntries, y: PackedEntries, all: Entry[]): void {
-    const racyAfter = BigInt(deps.now() - 2000) * 1_000_000n;
-    for (const e of all) if (isRacyEntry(e, racyAfter)) return;
+    if (all.some(racyNow(deps))) return;
     plan.quietDirs.push({ dir, a: listingDigest(x), b: listingDigest(y) });
   }
 
@@ -624,17 +619,18 @@ export async function runTwoWay(
   };
 }
 
-/**
- * Racy: modified within the file system's timestamp step (2 s, the coarsest we meet) of now, so
- * another same-size write within that step could leave every stat word as it is. Decided by
- * the mtime: a file this run copied has a new ctime but its source's old mtime, and a later
- * edit moves its mtime to now, which differs, unless that edit also puts an old mtime back
- * within one timestamp step of our write (ext4, xfs, btrfs and tmpfs keep nanoseconds, where
- * the ctime tells even then). Using the ctime as well kept every directory a run wrote into
- * off the fast path for the next run.
- */
-function isRacyEntry(e: Entry, racyAfterNs: bigint): boolean {
-  return e.mtimeNs > racyAfterNs;
+/** The racy test against this moment (core/hash-reuse.ts says why by mtime). */
+function racyNow(deps: Deps): (e: Entry) => boolean {
+  const nowNs = BigInt(deps.now()) * 1_000_000n;
+  return (e) => isRacyListed(e, nowNs);
+}
+
+/** Compare options of a run: mtimes equal within --modify-window and both roots' precision. */
+async function reconcileOptions(a: Endpoint, b: Endpoint, opts: TwoWayOptions) {
+  const [ca, cb] = await Promise.all([a.capabilities(), b.capabilities()]);
+  let tolerance = opts.modifyWindowNs;
+  for (const p of [ca.mtimePrecisionNs, cb.mtimePrecisionNs]) if (p > tolerance) tolerance = p;
+  return { mtimeToleranceNs: tolerance, checksum: opts.checksum };
 }
 
 /**
@@ -656,13 +652,8 @@ async function settle(
   // Directories this run made are new rows of their parents' ancestors: settle them too.
   for (const op of plan.ops) if (op.op === 'mkdir') dirs.add(op.path);
   const filter = makeFilter(opts.filter);
-  const capsA = await a.capabilities();
-  const capsB = await b.capabilities();
-  const rOpts = {
-    mtimeToleranceNs: max(opts.modifyWindowNs, max(capsA.mtimePrecisionNs, capsB.mtimePrecisionNs)),
-    checksum: opts.checksum,
-  };
-  const racyAfter = BigInt(deps.now() - 2000) * 1_000_000n;
+  const rOpts = await reconcileOptions(a, b, opts);
+  const racy = racyNow(deps);
   const list = (ep: Endpoint, dir: RelPath): Promise<AnyListing> =>
     (ep.listPacked ? ep.listPacked(dir) : ep.list(dir)).catch(() => ({
       entries: [],
@@ -678,7 +669,7 @@ async function settle(
     if (!keepsAll(filter, dir, pa.packed)) continue;
     const ea = unpackEntries(pa.packed);
     const eb = unpackEntries(pb.packed);
-    if ([...ea, ...eb].some((e) => isRacyEntry(e, racyAfter))) continue;
+    if (ea.some(racy) || eb.some(racy)) continue;
     const d = reconcileDir({
       dir,
       base: opts.ancestors.dir(dir),
@@ -759,8 +750,4 @@ function sumCounts(x: PlanCounts, y: PlanCounts): PlanCounts {
     metadataUpdated: x.metadataUpdated + y.metadataUpdated,
     bytesToCopy: x.bytesToCopy + y.bytesToCopy,
   };
-}
-
-function max(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
 }

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isRacy, type Known, reusableHash, type Seen, statKey } from '../../src/core/hash-reuse.ts';
+import {
+  isRacy,
+  isRacyListed,
+  type Known,
+  reusableHash,
+  type Seen,
+  statKey,
+} from '../../src/core/hash-reuse.ts';
 
 const S = 1_000_000_000n;
 const T = 1_800_000_000n * S;
@@ -77,4 +84,17 @@ test('isRacy: the window is the granularity after the later of mtime and ctime',
   assert.equal(isRacy({ mtimeNs: T, ctimeNs: T, hashedNs: T + 2n * S }), false);
   assert.equal(isRacy({ mtimeNs: T, ctimeNs: T, hashedNs: T + S }, S), false);
   assert.equal(isRacy({ mtimeNs: T, ctimeNs: T, hashedNs: undefined }), true);
+});
+
+test('isRacyListed: an entry modified within one timestamp step of now is racy, by its mtime only', () => {
+  const now = 1_700_000_010_000_000_000n;
+  const s = 1_000_000_000n;
+  assert.equal(isRacyListed({ mtimeNs: now - s }, now), true, '1 s old');
+  assert.equal(isRacyListed({ mtimeNs: now - 2n * s }, now), false, 'one step old');
+  assert.equal(isRacyListed({ mtimeNs: now + s }, now), true, 'in the future');
+  // A file a sync just copied: new ctime, its source's old mtime: not racy.
+  assert.equal(
+    isRacyListed({ mtimeNs: now - 3600n * s, ctimeNs: now } as { mtimeNs: bigint }, now),
+    false,
+  );
 });
