@@ -68,9 +68,6 @@ export interface TwoWayOptions {
   ancestors: AncestorStore;
 }
 
-/** One decided operation, for `concord plan`. */
-export type PlannedOp = TwoWayOp;
-
 export interface TwoWayPlan {
   /** In execution order. */
   ops: TwoWayOp[];
@@ -487,7 +484,7 @@ function order(ops: TwoWayOp[]): TwoWayOp[] {
 }
 
 /** Deletions per side that the mass-delete guard counts (S20). */
-export function deletionsBySide(ops: readonly TwoWayOp[]): { A: number; B: number } {
+function deletionsBySide(ops: readonly TwoWayOp[]): { A: number; B: number } {
   const n = { A: 0, B: 0 };
   for (const o of ops) if (o.op === 'delete') n[o.side]++;
   return n;
