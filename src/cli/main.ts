@@ -10,7 +10,15 @@ Usage:
   concord mirror A B [options]      one-way: B becomes an exact copy of A; extras on B go to B's trash
   concord sync   A B [options]      two-way: changes flow both ways; conflicts settled by --conflict
   concord sync   NAME               sync the pair NAME (see concord pair)
-  concord sync   A B --mode MODE    MODE is two-way (default), replica or mirror
+  concord sync   A B --mode MODE    MODE is two-way (default), replica, mirror or backup
+  concord backup A B [--keep-last N] [--keep-within AGE] [--keep-staggered]
+                                    one-way with history: B mirrors A; every version a backup
+                                    replaces or deletes is kept in B/.concord/history/
+  concord versions B [PATH]         the versions B's history holds (for a file, or under a directory)
+  concord restore  B PATH [--at TIME] [--to DIR] [--yes]
+                                    PATH (/ for all) as the backup at TIME saw it (default: latest)
+  concord prune    B [--keep-last N] [--keep-within AGE] [--keep-staggered]   apply retention now
+  concord trash  list ROOT | restore ROOT PATH | empty ROOT [--older-than AGE]
   concord plan   A B [--mode MODE]  what a sync would do, and why; changes nothing
   concord pair   add NAME A B [--mode M] [--conflict P] [--exclude G]...   remember a pair
   concord pair   list | remove NAME | forget NAME   (forget: the next sync is a first sync)
@@ -63,6 +71,17 @@ export async function main(argv: string[], out: Out = process): Promise<number> 
         prestartWalkers(2);
         const { runSyncCommand } = await import('./sync-command.ts');
         return await runSyncCommand(command, rest, out);
+      }
+      case 'backup':
+      case 'versions':
+      case 'restore':
+      case 'prune': {
+        const { runBackupCommand } = await import('./backup-command.ts');
+        return await runBackupCommand(command, rest, out);
+      }
+      case 'trash': {
+        const { runTrashCommand } = await import('./trash-command.ts');
+        return await runTrashCommand(rest, out);
       }
       case 'index': {
         const { runIndexCommand } = await import('./index-command.ts');

@@ -3,6 +3,7 @@ import type { Operation, Reason } from '../core/plan.ts';
 import { formatBytes, formatCount } from './format.ts';
 
 const GROUPS: { title: string; mark: string; reasons: Reason[] }[] = [
+  { title: 'Move (no bytes copied)', mark: '>', reasons: ['moved'] },
   { title: 'Create', mark: '+', reasons: ['new'] },
   { title: 'Update', mark: '~', reasons: ['modified'] },
   { title: 'Replace with another kind', mark: '!', reasons: ['kind-changed'] },
@@ -32,6 +33,7 @@ function describe(o: Operation): string {
   const s = o.source;
   const kind = o.op === 'delete' && o.pre.type === 'same' ? o.pre.entry.kind : s?.kind;
   const path = kind === 'dir' ? `${o.path}/` : o.path;
+  if (o.op === 'move') return `move ${kind === 'dir' ? `${o.from}/` : o.from} -> ${path}`;
   if (kind === 'symlink' && s?.target !== undefined) return `${path} -> ${s.target}`;
   if (o.op === 'copy' && s?.kind === 'file') return `${path}  (${formatBytes(s.size)})`;
   return path;
@@ -42,6 +44,7 @@ export function planJson(ops: readonly Operation[]) {
     op: o.op,
     path: o.path,
     reason: o.reason,
+    ...(o.from !== undefined ? { from: o.from } : {}),
     kind: o.source?.kind ?? (o.pre.type === 'same' ? o.pre.entry.kind : undefined),
     ...(o.source?.kind === 'file' && o.op === 'copy' ? { size: o.source.size } : {}),
     ...(o.source?.target !== undefined ? { target: o.source.target } : {}),

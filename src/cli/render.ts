@@ -87,6 +87,7 @@ export function summaryText(s: Summary, label: string, problemsShown = false): s
     `${formatCount(s.deleted)} deleted`,
     `${formatCount(s.metadataUpdated)} metadata-only`,
   ];
+  if (s.moved > 0) parts.splice(3, 0, `${formatCount(s.moved)} moved`);
   if (s.mode === 'two-way') parts.push(`${formatCount(s.conflicts)} conflicts resolved`);
   const lines = [
     `${label}${s.dryRun ? ' (dry run: nothing changed)' : ''}`,

@@ -22,7 +22,8 @@ export type Reason =
   | 'dir-times' // directory times restored after its children were written
   | 'deleted' // two-way: deleted on the other side since the last sync
   | 'conflict-copy' // two-way: the losing version of a conflict, kept under a new name
-  | 'moved-aside'; // two-way: a version renamed to its conflict name on its own side
+  | 'moved-aside' // two-way: a version renamed to its conflict name on its own side
+  | 'moved'; // renamed on the target from `from`, instead of a delete plus a copy (S24)
 
 /**
  * Phases run in order. Within a phase, writes go parent-first (the order the engine emits
@@ -56,6 +57,8 @@ export interface PlanCounts {
   updated: number;
   deleted: number;
   metadataUpdated: number;
+  /** Renames that stand for a delete plus a create (S24): never counted as deletions. */
+  moved: number;
   bytesToCopy: number;
 }
 
@@ -79,7 +82,7 @@ export function countPlan(ops: readonly Operation[]): PlanCounts {
 }
 
 export function noCounts(): PlanCounts {
-  return { created: 0, updated: 0, deleted: 0, metadataUpdated: 0, bytesToCopy: 0 };
+  return { created: 0, updated: 0, deleted: 0, metadataUpdated: 0, moved: 0, bytesToCopy: 0 };
 }
 
 /** Adds one operation to the counts of a summary. */
@@ -100,6 +103,9 @@ export function countOp(c: PlanCounts, op: Operation): void {
     case 'replaced':
     case 'deleted':
       c.deleted++;
+      break;
+    case 'moved':
+      c.moved++;
       break;
     case 'dir-times':
     case 'moved-aside':

@@ -189,7 +189,7 @@ export async function runOneWay(
       created: counts.created,
       updated: counts.updated,
       deleted: counts.deleted,
-      moved: 0,
+      moved: counts.moved,
       metadataUpdated: counts.metadataUpdated,
       conflicts: 0,
       skipped: problems.length,

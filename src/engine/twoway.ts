@@ -603,7 +603,7 @@ export async function runTwoWay(
       created: counts.created,
       updated: counts.updated,
       deleted: counts.deleted,
-      moved: 0,
+      moved: counts.moved,
       metadataUpdated: counts.metadataUpdated,
       conflicts: plan.conflicts.length - skipped.length,
       skipped: problems.length,
@@ -745,6 +745,7 @@ function sumCounts(x: PlanCounts, y: PlanCounts): PlanCounts {
     updated: x.updated + y.updated,
     deleted: x.deleted + y.deleted,
     metadataUpdated: x.metadataUpdated + y.metadataUpdated,
+    moved: x.moved + y.moved,
     bytesToCopy: x.bytesToCopy + y.bytesToCopy,
   };
 }

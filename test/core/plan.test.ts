@@ -121,6 +121,7 @@ describe('countPlan and deletions', () => {
     updated: 0,
     deleted: 0,
     metadataUpdated: 0,
+    moved: 0,
     bytesToCopy: 0,
   };
   const cases: {
@@ -158,6 +159,12 @@ describe('countPlan and deletions', () => {
       name: 'a metadata-only change copies nothing',
       ops: [op('Write', 'set-meta', 'f', 'metadata', file('f', { size: 7 }))],
       expect: { metadataUpdated: 1 },
+      deletions: 0,
+    },
+    {
+      name: 'a move counts as a move, not a deletion, and copies no bytes (S24)',
+      ops: [{ ...op('Write', 'move', 'b/x', 'moved', file('b/x', { size: 9 })), from: 'a/x' }],
+      expect: { moved: 1 },
       deletions: 0,
     },
     {
