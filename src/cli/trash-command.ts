@@ -3,6 +3,7 @@ import { parseTimeArg, TIME_HINT } from '../core/time-arg.ts';
 import { ConcordError, EXIT } from '../errors.ts';
 import { emptyTrash } from '../trash/empty.ts';
 import { TRASH_DIR, type TrashItem } from '../trash/layout.ts';
+import { withRootLock } from '../trash/lock.ts';
 import { openTrash, readItems } from '../trash/read.ts';
 import { restoreFromTrash, trashPathArg } from '../trash/restore.ts';
 import { usageFrom } from './args.ts';
@@ -47,7 +48,9 @@ export async function runTrashCommand(argv: string[], out: Out, now = Date.now):
     const path = trashPathArg(positionals[1] as string);
     const atMs = timeArg('--at', values.at, now());
     const trash = openTrash(root);
-    const r = restoreFromTrash(trash, path, { atMs, to: values.to });
+    const r = await withRootLock(trash, `trash restore ${root} ${positionals[1]}`, () =>
+      restoreFromTrash(trash, path, { atMs, to: values.to }),
+    );
     const lines = r.items.map(
       (i) => `  ${i.path}${i.kind === 'dir' ? '/' : ''}  (trashed ${localTime(i.run.ms)})`,
     );
@@ -59,7 +62,7 @@ export async function runTrashCommand(argv: string[], out: Out, now = Date.now):
   const olderThan = values['older-than'];
   const before = timeArg('--older-than', olderThan, now());
   const trash = openTrash(root);
-  const freed = emptyTrash(trash, before);
+  const freed = await withRootLock(trash, `trash empty ${root}`, () => emptyTrash(trash, before));
   const what = `${count(freed.items, 'item')}, ${formatBytes(freed.bytes)}`;
   const kept = freed.kept > 0 ? `; ${count(freed.kept, 'newer run')} kept` : '';
   const older = olderThan === undefined ? '' : ` older than ${olderThan}`;

@@ -1,5 +1,5 @@
 /** Reading a root's trash from disk: the root checks, the run directories, the items. */
-import { lstatSync, readdirSync, type Stats, statSync } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConcordError, errText } from '../errors.ts';
 import {
@@ -24,8 +24,7 @@ export interface Trash {
 
 /** Checks ROOT and finds its trash; throws a ConcordError naming the path and the fix. */
 export function openTrash(shown: string): Trash {
-  const root = resolve(shown);
-  const st = lstatOr(root, shown, { follow: true });
+  const st = lstatOr(resolve(shown), shown, { follow: true });
   if (!st)
     throw new ConcordError('bad-root', 'does not exist', {
       path: shown,
@@ -36,6 +35,8 @@ export function openTrash(shown: string): Trash {
       path: shown,
       hint: 'give the root of a mirror or two-way sync',
     });
+  // Resolved as a sync resolves its roots, so that both take the same run lock.
+  const root = realpathSync(shown);
   const dir = join(root, TRASH_DIR);
   const t = lstatOr(dir, join(shown, TRASH_DIR));
   if (t && !t.isDirectory())

@@ -3,11 +3,14 @@
  * two-way runs left (their clock injected where the time matters), and the 30-day expiry.
  */
 import assert from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import {
   existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -20,6 +23,7 @@ import { same } from '../../src/core/plan.ts';
 import { LocalEndpoint } from '../../src/endpoint/local/local.ts';
 import { runDirName } from '../../src/trash/layout.ts';
 import { syncTwoWayLocal } from '../../src/twoway-local.ts';
+import { REPO } from '../helpers/tree.ts';
 import {
   assertRefused,
   cli,
@@ -398,6 +402,44 @@ describe('concord trash restore', () => {
     );
     assert.deepEqual(fingerprint(B), before);
   });
+});
+
+/** A second process holding `keys` of the run lock (test/helpers/hold-lock.ts), once it has them. */
+async function holder(home: string, keys: string[]): Promise<ChildProcessWithoutNullStreams> {
+  const script = join(REPO, 'test', 'helpers', 'hold-lock.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, home, ...keys], { cwd: REPO });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  for await (const chunk of child.stdout) {
+    out += chunk;
+    if (out.includes('held')) break;
+  }
+  assert.match(out, /^held \d+\n$/);
+  return child;
+}
+
+test('S18 restore and empty wait for a sync holding the root, then exit 1 naming it, changing nothing', async (t) => {
+  const { A, B, dir } = roots(t, { x: 'x' });
+  const home = join(dir, 'home');
+  const env = { CONCORD_HOME: home };
+  assert.equal((await runCli(['mirror', A, B], { env })).code, 0);
+  rmSync(join(A, 'x'));
+  assert.equal((await runCli(['mirror', A, B], { env })).code, 0);
+  const h = await holder(home, [`path:${realpathSync(B)}`]);
+  t.after(() => h.kill('SIGKILL'));
+  const before = fingerprint(B);
+  for (const args of [
+    ['restore', B, 'x'],
+    ['empty', B],
+  ]) {
+    const r = await runCli(['trash', ...args], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`another Concord run is using this root: pid ${h.pid}`));
+  }
+  assert.deepEqual(fingerprint(B), before);
+  h.stdin.end();
+  await once(h, 'exit');
+  assert.equal((await runCli(['trash', 'restore', B, 'x'], { env })).code, 0);
 });
 
 describe('concord trash empty', () => {
