@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
+  compareAge,
   compareItems,
   parseRunName,
   pickRestore,
@@ -136,5 +138,50 @@ describe('pickRestore: what a restore puts back', () => {
     const clash = [item('p', 0), item('p/q', 1), item('r', 2), item('r/s', 1)];
     assert.deepEqual(picked(clash, ''), ['20261121-100000/p/q', '20261122-100000/r']);
     assert.deepEqual(picked(clash, '', T0), ['20261120-100000/p']);
+  });
+});
+
+describe('pickRestore laws (fast-check)', () => {
+  const names = fc.constantFrom('a', 'b', 'a/b', 'a/c', 'b/a', 'a/b/c');
+  const arbItem = fc
+    .record({
+      path: names,
+      day: fc.integer({ min: 0, max: 5 }),
+      seq: fc.integer({ min: 1, max: 2 }),
+      version: fc.integer({ min: 1, max: 2 }),
+      dir: fc.boolean(),
+    })
+    .map((r) =>
+      item(r.path, r.day, { seq: r.seq, version: r.version, kind: r.dir ? 'dir' : 'file' }),
+    );
+
+  test('S7 one version per path, none newer than --at, the newest eligible one, nothing below a file', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(arbItem, { selector: (i) => i.stored, maxLength: 12 }),
+        fc.constantFrom('', 'a', 'a/b', 'b'),
+        fc.option(fc.integer({ min: -1, max: 6 }), { nil: undefined }),
+        (items, target, atDay) => {
+          const atMs = atDay === undefined ? undefined : T0 + atDay * DAY;
+          const p = pickRestore(items, target, atMs);
+          if (!p.ok) return;
+          const paths = p.items.map((i) => i.path);
+          assert.equal(new Set(paths).size, paths.length, 'one version per path');
+          for (const i of p.items) {
+            assert.ok(i.path === target || target === '' || i.path.startsWith(`${target}/`));
+            if (atMs !== undefined) assert.ok(i.run.ms <= atMs, 'none newer than --at');
+            const rivals = items.filter(
+              (j) => j.path === i.path && (atMs === undefined || j.run.ms <= atMs),
+            );
+            assert.ok(
+              rivals.every((j) => compareAge(j, i) <= 0),
+              'the newest eligible version',
+            );
+            if (i.kind !== 'dir')
+              assert.ok(!paths.some((q) => q.startsWith(`${i.path}/`)), 'nothing below a file');
+          }
+        },
+      ),
+    );
   });
 });
