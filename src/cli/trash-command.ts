@@ -125,12 +125,7 @@ function parse(sub: Sub, argv: string[]) {
     });
     return {
       positionals: r.positionals,
-      values: r.values as Record<string, string | boolean | undefined> & {
-        at?: string;
-        to?: string;
-        'older-than'?: string;
-        json?: boolean;
-      },
+      values: r.values as { json?: boolean; at?: string; to?: string; 'older-than'?: string },
     };
   } catch (err) {
     throw usageFrom(err);
