@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -27,12 +28,16 @@ import { REPO } from '../helpers/tree.ts';
 import {
   assertRefused,
   cli,
+  contents,
   fingerprint,
   HAS_FIX,
   makeTree,
+  prepareForNobody,
+  problemsOf,
   readTree,
   roots,
   runCli,
+  summaryOf,
   T1,
   T2,
   T3,
@@ -559,4 +564,35 @@ describe('expiry: trash older than 30 days goes after every finished run', () =>
     assert.deepEqual(await listJson(A), []);
     assert.deepEqual(await listJson(B), []);
   });
+
+  test('a trash run that cannot be removed is a problem of the run (exit 3), not a failed run', async (t) => {
+    const { A, B, dir } = roots(t, { a: 'a' }, { a: 'a' });
+    const old = runDirName(new Date(Date.now() - 40 * DAY));
+    makeTree(join(B, '.concord', 'trash', old), { 'stuck/f': 'old' });
+    const as = prepareForNobody(dir);
+    chmodSync(join(B, '.concord', 'trash', old, 'stuck'), 0o555);
+    const r = await cli(['mirror', A, B, '--json'], as);
+    assert.equal(r.code, 3, r.stderr);
+    assert.deepEqual(problemsOf(r), [{ path: '.concord/trash', code: 'write-failed' }]);
+    assert.match(String((summaryOf(r).problems as { message: string }[])[0]?.message), /EACCES/);
+    assert.deepEqual(contents(B), contents(A));
+  });
+});
+
+test('S7 restored in a two-way root, a file deleted everywhere comes back on both sides', async (t) => {
+  const { A, B } = roots(t, { keep: 'k', 'docs/f': { content: 'f', mtime: T2 } });
+  assert.equal((await cli(['sync', A, B])).code, 0);
+  rmSync(join(A, 'docs', 'f'));
+  assert.equal((await cli(['sync', A, B])).code, 0);
+  assert.equal(existsSync(join(B, 'docs', 'f')), false);
+  const r = await cli(['trash', 'restore', B, 'docs/f']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await cli(['sync', A, B])).code, 0);
+  for (const root of [A, B])
+    assert.deepEqual(readTree(root)['docs/f'], {
+      kind: 'file',
+      content: 'f',
+      mode: 0o644,
+      mtimeUs: BigInt(T2) * 1_000_000n,
+    });
 });
