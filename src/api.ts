@@ -11,10 +11,13 @@ import {
   type OneWayResult,
   planOneWay,
   runOneWay,
+  type Summary,
 } from './engine/oneway.ts';
 import { resolveLocalRoots } from './engine/roots.ts';
 import type { Emit } from './jobs/events.ts';
 import { filterSpec, openRunState } from './run-state.ts';
+import { expireTrash } from './trash/empty.ts';
+import { runDirName } from './trash/layout.ts';
 
 export interface LocalSyncOptions {
   mode: OneWayMode;
@@ -94,14 +97,20 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     await Promise.all([src.close(), dst.close(), pool?.close()]);
     state.close();
   };
-  return { src, dst, opts, deps, close };
+  // After a finished run (not a dry run, not interrupted): B's trash older than 30 days goes.
+  const afterRun = (summary: Summary) => {
+    if (!dryRun && !o.signal?.aborted) summary.problems.push(...expireTrash(roots.dst, now()));
+  };
+  return { src, dst, opts, deps, close, afterRun };
 }
 
 /** One-way sync of two local directories (`concord copy` / `concord mirror`). */
 export async function syncLocal(a: string, b: string, o: LocalSyncOptions): Promise<OneWayResult> {
-  const { src, dst, opts, deps, close } = await openLocalRun(a, b, o);
+  const { src, dst, opts, deps, close, afterRun } = await openLocalRun(a, b, o);
   try {
-    return await runOneWay(src, dst, opts, deps);
+    const result = await runOneWay(src, dst, opts, deps);
+    afterRun(result.summary);
+    return result;
   } finally {
     await close();
   }
@@ -119,8 +128,7 @@ export async function planLocal(a: string, b: string, o: LocalSyncOptions) {
 
 /** `B/.concord/trash/<UTC yyyymmdd-hhmmss>`, suffixed if a run in the same second made one. */
 export function trashDir(root: string, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const base = join(root, STATE_DIR, 'trash', stamp);
+  const base = join(root, STATE_DIR, 'trash', runDirName(at));
   let dir = base;
   for (let n = 2; existsSync(dir); n++) dir = `${base}-${n}`;
   return dir;

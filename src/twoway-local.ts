@@ -27,6 +27,7 @@ import {
 import { openStateDb, type StateDb } from './index/state-db.ts';
 import type { Emit } from './jobs/events.ts';
 import { filterSpec } from './run-state.ts';
+import { expireTrash } from './trash/empty.ts';
 
 export interface TwoWayLocalOptions {
   checksum?: boolean;
@@ -191,6 +192,13 @@ export async function syncTwoWayLocal(a: string, b: string, o: TwoWayLocalOption
   try {
     const result = await runTwoWay(run.a, run.b, run.opts, run.deps);
     const s = result.summary;
+    // After a finished run, each root's trash older than 30 days goes.
+    if (!o.dryRun && !o.signal?.aborted)
+      for (const [ep, side] of [
+        [run.a, 'A'],
+        [run.b, 'B'],
+      ] as const)
+        s.problems.push(...expireTrash(ep.root, run.deps.now()).map((p) => ({ ...p, side })));
     run.finish(
       o.signal?.aborted ? 'interrupted' : s.problems.length > 0 ? 'unresolved' : 'in sync',
     );

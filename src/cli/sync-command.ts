@@ -27,7 +27,7 @@ export async function runSyncCommand(
   const now = () => Date.now();
   const renderer = args.json ? jsonRenderer(out) : humanRenderer(out, now);
   const abort = new AbortController();
-  const { src, dst, opts, deps, close } = await openLocalRun(args.a, args.b, {
+  const { src, dst, opts, deps, close, afterRun } = await openLocalRun(args.a, args.b, {
     mode: args.mode,
     checksum: args.checksum,
     modifyWindowNs: args.modifyWindowNs,
@@ -77,6 +77,7 @@ export async function runSyncCommand(
     process.once('SIGTERM', onSignal);
     try {
       const { summary } = await runOneWay(src, dst, opts, deps);
+      afterRun(summary);
       renderer.summary(summary, `${args.mode} ${args.a} -> ${args.b}`);
       if (abort.signal.aborted) {
         out.stderr.write(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { runDirName } from '../../src/trash/layout.ts';
 import {
   cli,
   contents,
@@ -345,6 +346,8 @@ describe('concord mirror A B', () => {
   });
 
   test(".concord/ in A is never copied, and B's .concord/ is never deleted", async (t) => {
+    // A day old: a run's trash older than 30 days expires after the run (README, Trash).
+    const kept = runDirName(new Date(Date.now() - 86_400_000));
     const { A, B } = roots(
       t,
       {
@@ -355,7 +358,7 @@ describe('concord mirror A B', () => {
       {
         gone: 'gone',
         '.concord/keep.txt': { content: 'B state', mtime: T1 },
-        '.concord/trash/20200101-000000/older': { content: 'older trash', mtime: T1 },
+        [`.concord/trash/${kept}/older`]: { content: 'older trash', mtime: T1 },
       },
     );
     const r = await cli(['mirror', A, B]);
@@ -367,7 +370,7 @@ describe('concord mirror A B', () => {
     const fresh = `trash/${stamps[1]}/`;
     assert.deepEqual(
       Object.keys(state).filter((p) => !p.startsWith(fresh)),
-      ['keep.txt', 'trash/20200101-000000/older', 'trash/20200101-000000/', 'trash/'],
+      ['keep.txt', `trash/${kept}/older`, `trash/${kept}/`, 'trash/'],
     );
     assert.equal(state[`${fresh}gone`]?.content, 'gone');
     assert.equal(readFileSync(join(B, '.concord', 'keep.txt'), 'utf8'), 'B state');
