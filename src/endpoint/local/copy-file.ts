@@ -14,6 +14,7 @@ import {
   openSync,
   readSync,
   renameSync,
+  statSync,
   symlinkSync,
   utimesSync,
   writeSync,
@@ -141,13 +142,31 @@ function commit(
   renameSync(tmp, dst);
 }
 
-/** Before an overwrite: a hard link in the trash keeps the old version, and the rename stays atomic. */
-function keepOldVersion(abs: string, dest: string): void {
+/**
+ * Before an overwrite: a hard link in the trash keeps the old version, and the rename stays
+ * atomic. A name already taken in this run's trash (the same path overwritten twice) gets the
+ * next `~N`, as removals do: a kept version is never replaced, and the write never fails for it.
+ */
+export function keepOldVersion(abs: string, dest: string): string {
   mkdirSync(dirname(dest), { recursive: true });
-  try {
-    linkSync(abs, dest);
-  } catch {
-    copyFileSync(abs, dest, constants.COPYFILE_EXCL); // never overwrite a kept version
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? dest : `${dest}~${n}`;
+    try {
+      linkSync(abs, name);
+      return name;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+    }
+    // No hard links on this file system: a copy, with the version's mtime.
+    try {
+      copyFileSync(abs, name, constants.COPYFILE_EXCL);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw err;
+    }
+    const st = statSync(abs);
+    utimesSync(name, st.atime, st.mtime);
+    return name;
   }
 }
 
