@@ -18,7 +18,9 @@ Usage:
   concord restore  B PATH [--at TIME] [--to DIR] [--yes]
                                     PATH (/ for all) as the backup at TIME saw it (default: latest)
   concord prune    B [--keep-last N] [--keep-within AGE] [--keep-staggered]   apply retention now
-  concord trash  list ROOT | restore ROOT PATH | empty ROOT [--older-than AGE]
+  concord trash  list ROOT [--json]                     what ROOT's trash holds
+  concord trash  restore ROOT PATH [--at TIME] [--to DIR]   put back the newest trashed version
+  concord trash  empty ROOT [--older-than AGE]          (the trash also expires after 30 days)
   concord plan   A B [--mode MODE]  what a sync would do, and why; changes nothing
   concord pair   add NAME A B [--mode M] [--conflict P] [--exclude G]...   remember a pair
   concord pair   list | remove NAME | forget NAME   (forget: the next sync is a first sync)
