@@ -91,13 +91,24 @@ export function moveCandidates(
 
 function wholeDir(c: MoveCandidate, ops: readonly TwoWayOp[], troubled: readonly RelPath[]) {
   if (troubled.some((p) => isWithin(p, c.from) || isWithin(p, c.to))) return false;
+  // Inode numbers of what was below `from` on the moving side, by path relative to it.
+  const below = new Map<string, bigint>();
   for (const o of ops) {
     if (isWithin(o.path, c.from) || (o.from !== undefined && isWithin(o.from, c.from))) {
       if (o.side !== c.side || o.op !== 'delete' || o.reason !== 'deleted') return false;
+      const s = o.gone && stampOn(o.gone.base, other(c.side));
+      if (o.path !== c.from && s) below.set(o.path.slice(c.from.length), s.ino);
     }
     if (isWithin(o.path, c.to) && o.side !== c.side) return false;
   }
-  return true;
+  if (below.size === 0) return true;
+  // A directory's inode reused by an unrelated one would rename the other side's copy only
+  // for the second look to empty it: one entry below must have kept its inode and its place.
+  for (const o of ops) {
+    if (!o.created || !o.source || o.path === c.to || !isWithin(o.path, c.to)) continue;
+    if (below.get(o.path.slice(c.to.length)) === o.source.ino) return true;
+  }
+  return false;
 }
 
 /** What a file candidate still needs hashed, per side, before it can be confirmed. */
