@@ -78,37 +78,78 @@ export function moveCandidates(
     byIno.delete(key);
     found.push({ side: make.side, from: del.path, to: make.path, base, there, here, del, make });
   }
-  const dirs = found.filter((c) => c.here.kind === 'dir' && wholeDir(c, ops, troubled));
-  const nested = (c: MoveCandidate) =>
-    dirs.some(
-      (d) =>
-        d !== c &&
-        ((isWithin(c.from, d.from) && c.from !== d.from) ||
-          (isWithin(c.to, d.to) && c.to !== d.to)),
-    );
-  return found.filter((c) => (c.here.kind !== 'dir' || dirs.includes(c)) && !nested(c));
+  // Outermost directories first: a directory moved inside a moved one goes with it.
+  const depth = (p: RelPath) => p.split('/').length;
+  const dirCands = found
+    .filter((c) => c.here.kind === 'dir')
+    .sort((x, y) => depth(x.to) - depth(y.to));
+  const froms = new Set<RelPath>();
+  const tos = new Set<RelPath>();
+  const inMoved = (c: MoveCandidate) => below(c.from, froms) || below(c.to, tos);
+  const index = pathIndex(ops);
+  const dirs = new Set<MoveCandidate>();
+  for (const c of dirCands) {
+    if (inMoved(c) || !wholeDir(c, index, troubled)) continue;
+    dirs.add(c);
+    froms.add(c.from);
+    tos.add(c.to);
+  }
+  return found.filter((c) => (c.here.kind === 'dir' ? dirs.has(c) : !inMoved(c)));
 }
 
-function wholeDir(c: MoveCandidate, ops: readonly TwoWayOp[], troubled: readonly RelPath[]) {
+/** Whether a proper ancestor directory of `p` is in `dirs`. */
+function below(p: RelPath, dirs: ReadonlySet<RelPath>): boolean {
+  if (dirs.size === 0) return false;
+  for (let q = parent(p); q !== ''; q = parent(q)) if (dirs.has(q)) return true;
+  return false;
+}
+
+/** The operations sorted by path, so that a subtree's are one range (`${dir}/` to `${dir}0`). */
+function pathIndex(ops: readonly TwoWayOp[]): (dir: RelPath) => TwoWayOp[] {
+  const sorted = [...ops].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  const lower = (key: string) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((sorted[mid] as TwoWayOp).path < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return (dir) => {
+    const out: TwoWayOp[] = [];
+    for (let i = lower(dir); i < sorted.length && (sorted[i] as TwoWayOp).path === dir; i++)
+      out.push(sorted[i] as TwoWayOp);
+    return out.concat(sorted.slice(lower(`${dir}/`), lower(`${dir}0`)));
+  };
+}
+
+function wholeDir(
+  c: MoveCandidate,
+  within: (dir: RelPath) => TwoWayOp[],
+  troubled: readonly RelPath[],
+) {
   if (troubled.some((p) => isWithin(p, c.from) || isWithin(p, c.to))) return false;
   // Inode numbers of what was below `from` on the moving side, by path relative to it.
-  const below = new Map<string, bigint>();
-  for (const o of ops) {
-    if (isWithin(o.path, c.from) || (o.from !== undefined && isWithin(o.from, c.from))) {
-      if (o.side !== c.side || o.op !== 'delete' || o.reason !== 'deleted') return false;
-      const s = o.gone && stampOn(o.gone.base, other(c.side));
-      if (o.path !== c.from && s) below.set(o.path.slice(c.from.length), s.ino);
-    }
-    if (isWithin(o.path, c.to) && o.side !== c.side) return false;
+  const inos = new Map<string, bigint>();
+  for (const o of within(c.from)) {
+    if (o.side !== c.side || o.op !== 'delete' || o.reason !== 'deleted') return false;
+    const s = o.gone && stampOn(o.gone.base, other(c.side));
+    if (o.path !== c.from && s) inos.set(o.path.slice(c.from.length), s.ino);
   }
-  if (below.size === 0) return true;
+  const made = within(c.to);
+  if (made.some((o) => o.side !== c.side)) return false;
+  if (inos.size === 0) return true;
   // A directory's inode reused by an unrelated one would rename the other side's copy only
   // for the second look to empty it: one entry below must have kept its inode and its place.
-  for (const o of ops) {
-    if (!o.created || !o.source || o.path === c.to || !isWithin(o.path, c.to)) continue;
-    if (below.get(o.path.slice(c.to.length)) === o.source.ino) return true;
-  }
-  return false;
+  return made.some(
+    (o) =>
+      o.created &&
+      o.source &&
+      o.path !== c.to &&
+      inos.get(o.path.slice(c.to.length)) === o.source.ino,
+  );
 }
 
 /** What a file candidate still needs hashed, per side, before it can be confirmed. */
@@ -154,21 +195,20 @@ export function applyMoves(
   }
   const replaced = new Map<TwoWayOp, TwoWayOp[]>();
   const dropped = new Set<TwoWayOp>();
+  const within = pathIndex(ops);
   for (const m of moves) {
     dropped.add(m.del);
     replaced.set(m.make, moveOps(m, mtimeToleranceNs));
     if (m.here.kind !== 'dir') continue;
     out.dirs.push(m);
     const madeBelow = new Set<string>();
-    for (const o of ops) {
-      if (o === m.make || o.side !== m.side) continue;
-      if (o.path !== m.to && isWithin(o.path, m.to)) {
-        madeBelow.add(o.path.slice(m.to.length));
-        dropped.add(o);
-      }
+    for (const o of within(m.to)) {
+      if (o === m.make || o.side !== m.side || o.path === m.to) continue;
+      madeBelow.add(o.path.slice(m.to.length));
+      dropped.add(o);
     }
-    for (const o of ops) {
-      if (o === m.del || o.side !== m.side || !isWithin(o.path, m.from)) continue;
+    for (const o of within(m.from)) {
+      if (o === m.del || o.side !== m.side) continue;
       dropped.add(o);
       if (!madeBelow.has(o.path.slice(m.from.length))) out.laterDeletes[m.side]++;
     }

@@ -14,7 +14,7 @@ import {
   W_SIZE_LO,
   WORDS,
 } from '../core/packed.ts';
-import { basename, join, parent, type RelPath } from '../core/path.ts';
+import { basename, isWithin, join, parent, type RelPath } from '../core/path.ts';
 import {
   ABSENT,
   ANY_DIR,
@@ -669,6 +669,11 @@ export async function runTwoWay(
     for (const path of plan.leftovers.A) await a.discard(path).catch(() => {});
     for (const path of plan.leftovers.B) await b.discard(path).catch(() => {});
     await applyPass(plan);
+    // What the first pass saw below moved directories is the next pass's to look at: the old
+    // names are gone, and the new ones are walked again right away.
+    for (const d of plan.changedDirs)
+      if (plan.dirMoves.some((m) => isWithin(d, m.from) || isWithin(d, m.to)))
+        plan.changedDirs.delete(d);
     // A moved directory was renamed whole, as the ancestor knew it; what changed inside it
     // since (on the moving side, or on either during the run) is decided now, against the
     // ancestor re-keyed to its new name: the outcome of a deletion plus a creation (S24).
