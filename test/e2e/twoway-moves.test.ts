@@ -17,6 +17,7 @@ import {
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { syncTwoWayLocal } from '../../src/twoway-local.ts';
 import {
   cli,
   contents,
@@ -291,5 +292,56 @@ describe('two-way moves (S24)', () => {
     const refused = await cli(['sync', r.A, r.B]);
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(refused.stderr, /more than half/);
+  });
+});
+
+describe('two-way moves racing with edits (S15, S16, S24)', () => {
+  test('S16 S15: B edits its copy between the scan and the rename: the rename is refused, the edit kept, the next run keeps both', async (t) => {
+    const { A, B } = roots(t, { 'f.txt': 'v1' });
+    await syncTwoWayLocal(A, B, { workers: false });
+    renameSync(join(A, 'f.txt'), join(A, 'g.txt'));
+    const r = await syncTwoWayLocal(A, B, {
+      workers: false,
+      onEvent: (e) => {
+        if (e.type === 'phase' && e.phase === 'apply')
+          writeFileSync(join(B, 'f.txt'), 'written on B during the sync');
+      },
+    });
+    assert.deepEqual(
+      r.summary.problems.map((p) => [p.path, p.code, p.side]),
+      [['g.txt', 'changed-during-sync', 'B']],
+    );
+    assert.equal(readFileSync(join(B, 'f.txt'), 'utf8'), 'written on B during the sync');
+    // S15: the ancestor still knows f.txt, so B's edit beats A's deletion of it (S9).
+    const next = await syncTwoWayLocal(A, B, { workers: false });
+    assert.deepEqual(next.summary.problems, []);
+    for (const root of [A, B])
+      assert.deepEqual(contents(root), {
+        'f.txt': { kind: 'file', content: 'written on B during the sync' },
+        'g.txt': { kind: 'file', content: 'v1' },
+      });
+  });
+
+  test('S24 S15: B edits a file inside the directory A renamed, during the run: the directory moves, and the edit reaches A at the new name', async (t) => {
+    const { A, B } = roots(t, { 'd/x.txt': 'x', 'd/y.txt': 'y' });
+    await syncTwoWayLocal(A, B, { workers: false });
+    renameSync(join(A, 'd'), join(A, 'e'));
+    const r = await syncTwoWayLocal(A, B, {
+      workers: false,
+      onEvent: (e) => {
+        if (e.type === 'phase' && e.phase === 'apply')
+          writeFileSync(join(B, 'd/x.txt'), 'x written on B during the sync');
+      },
+    });
+    assert.deepEqual(r.summary.problems, []);
+    assert.equal(r.summary.moved, 1);
+    for (const root of [A, B])
+      assert.deepEqual(contents(root), {
+        'e/': { kind: 'dir' },
+        'e/x.txt': { kind: 'file', content: 'x written on B during the sync' },
+        'e/y.txt': { kind: 'file', content: 'y' },
+      });
+    const again = await syncTwoWayLocal(A, B, { workers: false });
+    assert.equal(again.plan.ops.length, 0, 'S12');
   });
 });
