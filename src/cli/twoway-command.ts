@@ -80,7 +80,7 @@ export async function runTwoWayCommand(
     if (args.json)
       for (const { conflict: c, choice } of plan.conflicts)
         out.stdout.write(
-          `${toJson({ type: 'conflict', jobId: summary.jobId, path: c.path, changeA: c.changeA, changeB: c.changeB, choice })}\n`,
+          `${toJson({ type: 'conflict', jobId: summary.jobId, path: c.path, changeA: c.changeA, changeB: c.changeB, choice, ...(c.moved ? { movedTo: c.moved } : {}) })}\n`,
         );
     // The engine adds a problem per skipped conflict to the summary without emitting it, so a
     // terminal's summary said "listed above" of conflicts never listed: emit them here.
@@ -118,7 +118,9 @@ function opLine(o: TwoWayOp): string {
       : o.op === 'move'
         ? `${o.from} -> ${o.path}`
         : o.path;
-  return `  on ${o.side}: ${VERB[o.op]} ${what}: ${o.why}`;
+  // A move found by the scan reads `move P -> Q`; a conflict's version set aside is renamed.
+  const verb = o.reason === 'moved' ? 'move' : VERB[o.op];
+  return `  on ${o.side}: ${verb} ${what}: ${o.why}`;
 }
 
 /** `concord plan` for two-way: each decision with its reason. */
@@ -140,7 +142,11 @@ export function planText(plan: TwoWayPlan, label: string): string {
           : choice === 'both'
             ? 'both versions kept'
             : `${choice}'s version wins`;
-      lines.push(`  ${c.path}: changed on both sides: ${what}`);
+      if (c.moved)
+        lines.push(
+          `  ${c.path}: moved on both sides (to ${c.moved.a} on A, to ${c.moved.b} on B): both names kept`,
+        );
+      else lines.push(`  ${c.path}: changed on both sides: ${what}`);
     }
   }
   if (shown.length === 0 && plan.conflicts.length === 0)
@@ -170,6 +176,7 @@ function planDoc(args: SyncArgs, plan: TwoWayPlan) {
       changeA: c.changeA,
       changeB: c.changeB,
       choice,
+      ...(c.moved ? { movedTo: c.moved } : {}),
     })),
     problems: plan.problems,
   };

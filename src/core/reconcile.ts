@@ -46,8 +46,15 @@ export interface ReconcileOptions {
   checksum: boolean;
 }
 
-/** A record to write into the ancestor once the operation carrying it is done on both sides. */
-export type Record = { type: 'put'; path: RelPath; base: Base } | { type: 'drop'; path: RelPath };
+/**
+ * A record to write into the ancestor once the operation carrying it is done on both sides.
+ * `drop` keeps the row it drops when both sides deleted the path (a move on both sides may
+ * explain it); `move` re-keys the rows of `from` and below to `path`, then puts `base` if any.
+ */
+export type Record =
+  | { type: 'put'; path: RelPath; base: Base }
+  | { type: 'drop'; path: RelPath; base?: Base | undefined }
+  | { type: 'move'; from: RelPath; path: RelPath; base?: Base | undefined };
 
 /** An operation of a two-way plan: it acts on `side`, reading from the other side. */
 export interface TwoWayOp extends Operation {
@@ -58,6 +65,13 @@ export interface TwoWayOp extends Operation {
   why: string;
   /** Set when a later decision made the operation unnecessary (a resurrected directory). */
   cancelled?: boolean;
+  /**
+   * A deletion propagated from the other side while this side's copy is unchanged: the
+   * ancestor row and this side's entry, which a move found at the end of the scan may reuse.
+   */
+  gone?: { base: Base; entry: Entry } | undefined;
+  /** A creation propagated from the other side (no ancestor): a move may stand for it. */
+  created?: boolean | undefined;
 }
 
 /** Both sides changed one path in different ways: a policy decides (core/conflict.ts). */
@@ -72,6 +86,8 @@ export interface Conflict {
   changeB: Change;
   /** Every name of the directory on either side, and conflict names given out: never reused. */
   taken: Set<string>;
+  /** Moved on both sides to different names (`path` is the old name): both names are kept. */
+  moved?: { a: RelPath; b: RelPath } | undefined;
 }
 
 /**
@@ -210,12 +226,12 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
         out.records.push({ type: 'put', path, base: baseOf(x, x, y, o.hash ?? x.hash) });
       return;
     }
-    if (quiet(cb)) return propagate('A', path, name, x, y, ca);
-    if (quiet(ca)) return propagate('B', path, name, y, x, cb);
+    if (quiet(cb)) return propagate('A', path, name, x, y, ca, undefined, o);
+    if (quiet(ca)) return propagate('B', path, name, y, x, cb, undefined, o);
 
     // Both sides changed.
     if (!x && !y) {
-      out.records.push({ type: 'drop', path });
+      out.records.push({ type: 'drop', path, base: o });
       return;
     }
     if (x?.kind === 'dir' && y?.kind === 'dir') {
@@ -295,6 +311,8 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
     t: Entry | undefined,
     change: Change,
     restored?: 'restored',
+    /** The ancestor row, when `to`'s copy is unchanged: a deletion may be half of a move. */
+    o?: Base,
   ): void {
     const to = other(fromSide);
     const on = (what: string) => `${what} on ${fromSide} since the last sync`;
@@ -314,6 +332,8 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
         record: { type: 'drop', path },
         why: on('deleted'),
       });
+      // Deletions that clear the way for a file must run before any move: never moved.
+      if (o && phase === Phase.Delete) del.gone = { base: o, entry: t };
       if (t.kind === 'dir') {
         out.descend.push({
           name,
@@ -350,7 +370,8 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
           why: on('replaced by a directory'),
         });
       }
-      makeDir(to, path, f, t ? on('replaced by a directory') : why);
+      const mk = makeDir(to, path, f, t ? on('replaced by a directory') : why);
+      if (!t && change === 'created' && !restored) mk.created = true;
       out.descend.push({ name, a: A, b: !A });
       return;
     }
@@ -393,7 +414,7 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
       metaOp(to, path, f, t, why);
       return;
     }
-    op(to, {
+    const put = op(to, {
       op: 'copy',
       path,
       source: f,
@@ -403,6 +424,7 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
       record: { type: 'put', path, base: entry },
       why,
     });
+    if (!t && change === 'created' && !restored) put.created = true;
   }
 
   /** A directory against a file or symlink, both changed: the directory keeps the name. */
@@ -427,8 +449,9 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
     out.descend.push({ name, a: dirSide === 'A', b: dirSide === 'B' });
   }
 
-  function makeDir(side: Side, path: RelPath, model: Entry, why: string): void {
-    op(side, {
+  /** The mkdir (and its times, set last); returns the mkdir. */
+  function makeDir(side: Side, path: RelPath, model: Entry, why: string): TwoWayOp {
+    const mk = op(side, {
       op: 'mkdir',
       path,
       source: model,
@@ -448,6 +471,7 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
       record: { type: 'put', path, base: baseOf(model, undefined, undefined) },
       why,
     });
+    return mk;
   }
 
   function metaOp(side: Side, path: RelPath, f: Entry, t: Entry, why: string): void {

@@ -14,7 +14,7 @@ import {
   W_SIZE_LO,
   WORDS,
 } from '../core/packed.ts';
-import { basename, join, parent, type RelPath } from '../core/path.ts';
+import { basename, isWithin, join, parent, type RelPath } from '../core/path.ts';
 import {
   ABSENT,
   ANY_DIR,
@@ -38,6 +38,15 @@ import {
   type TwoWayDescend,
   type TwoWayOp,
 } from '../core/reconcile.ts';
+import {
+  applyMoves,
+  confirmed,
+  confirmedBoth,
+  hashesWanted,
+  type MoveCandidate,
+  moveCandidates,
+  movedOnBoth,
+} from '../core/twoway-moves.ts';
 import {
   ChangedDuringSync,
   type Endpoint,
@@ -84,6 +93,19 @@ export interface TwoWayPlan {
   quietDirs: { dir: RelPath; a: string; b: string }[];
   /** Directories where this plan changes something: looked at again once it is applied. */
   changedDirs: Set<RelPath>;
+  /** Directory moves planned: their subtrees are reconciled again once they are done. */
+  dirMoves: MoveCandidate[];
+  /** Deletions the second look at moved directories will plan, per side (S20 counts them). */
+  laterDeletes: { A: number; B: number };
+}
+
+/**
+ * A later pass of the same run: only the subtrees at `starts` (directories just moved) are
+ * walked; `dirMoves: false` leaves directory moves there as planned (no further pass).
+ */
+export interface TwoWayPass {
+  starts: RelPath[];
+  dirMoves: boolean;
 }
 
 export interface TwoWayResult {
@@ -152,6 +174,7 @@ export async function planTwoWay(
   deps: Deps,
   /** Takes operations to apply at once (first syncs only); they are not in the plan then. */
   stream?: (op: TwoWayOp) => Promise<void>,
+  pass: TwoWayPass = { starts: [''], dirMoves: true },
 ): Promise<TwoWayPlan> {
   const rOpts = await reconcileOptions(a, b, opts);
   const filter = makeFilter(opts.filter);
@@ -169,6 +192,8 @@ export async function planTwoWay(
     quietDirs: [],
     changedDirs: new Set(),
     leftovers: { A: [], B: [] },
+    dirMoves: [],
+    laterDeletes: { A: 0, B: 0 },
   };
   const emitted: TwoWayOp[] = [];
   const conflicts: Conflict[] = [];
@@ -180,17 +205,21 @@ export async function planTwoWay(
     p.catch(() => {});
     return p;
   };
-  const rootCtx = (side: Side): DirCtx => ({ side, path: '', present: true, parent: undefined });
-  const [aRoot, bRoot] = await Promise.all([a.stat(''), b.stat('')]);
-  const stack: Visit[] = [
-    {
-      dir: '',
-      ctx: { A: rootCtx('A'), B: rootCtx('B') },
-      descend: { name: '', a: true, b: true },
-      // A root that does not exist yet (a plan into a B the sync would make) is empty.
-      listings: listBoth('', { a: aRoot !== undefined, b: bRoot !== undefined }),
-    },
-  ];
+  const rootCtx = (side: Side, path: RelPath): DirCtx => ({
+    side,
+    path,
+    present: true,
+    parent: undefined,
+  });
+  const whole = pass.starts.length === 1 && pass.starts[0] === '';
+  const [aRoot, bRoot] = whole ? await Promise.all([a.stat(''), b.stat('')]) : [true, true];
+  const stack: Visit[] = pass.starts.map((dir) => ({
+    dir,
+    ctx: { A: rootCtx('A', dir), B: rootCtx('B', dir) },
+    descend: { name: basename(dir), a: true, b: true },
+    // A root that does not exist yet (a plan into a B the sync would make) is empty.
+    listings: listBoth(dir, { a: aRoot !== undefined, b: bRoot !== undefined }),
+  }));
   deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'scan' });
   let dirs = 0;
   let entries = 0;
@@ -201,7 +230,7 @@ export async function planTwoWay(
     dirs++;
     plan.leftovers.A.push(...(pa?.leftovers ?? []));
     plan.leftovers.B.push(...(pb?.leftovers ?? []));
-    if (dirs === 1) {
+    if (dirs === 1 && whole) {
       // Walker threads list both roots ahead of this loop (as in one-way runs).
       a.walkAhead?.(opts.filter);
       b.walkAhead?.(opts.filter);
@@ -356,8 +385,48 @@ export async function planTwoWay(
     plan.conflicts.push({ conflict: c, choice });
     emitted.push(...resolve(c, choice));
   }
-  plan.ops = order(emitted.filter((o) => !o.cancelled));
+  plan.ops = order(await withMoves(emitted.filter((o) => !o.cancelled)));
   return plan;
+
+  /**
+   * Deletions and creations that are moves (core/twoway-moves.ts), confirmed by hashing where
+   * needed, become renames; paths moved on both sides differently are named as conflicts.
+   */
+  async function withMoves(live: TwoWayOp[]): Promise<TwoWayOp[]> {
+    if (firstRun) return live;
+    const troubled = plan.problems.map((p) => p.path);
+    const found = moveCandidates(live, troubled).filter(
+      (c) => pass.dirMoves || c.here.kind !== 'dir',
+    );
+    await inBatches(found, async (c) => {
+      const want = hashesWanted(c);
+      if (want.here) await hashQuietly(other(c.side), c.to, c.here);
+      if (want.there) await hashQuietly(c.side, c.from, c.there);
+    });
+    const moved = applyMoves(live, found.filter(confirmed), rOpts.mtimeToleranceNs);
+    plan.dirMoves = moved.dirs;
+    plan.laterDeletes = moved.laterDeletes;
+    const both = movedOnBoth(moved.ops, plan.records);
+    await inBatches(both, async (m) => {
+      if (m.conflict.a.kind !== 'file') return;
+      await hashQuietly('A', m.toB.path, m.conflict.a);
+      await hashQuietly('B', m.toA.path, m.conflict.b);
+    });
+    for (const m of both)
+      if (confirmedBoth(m)) plan.conflicts.push({ conflict: m.conflict, choice: 'both' });
+    return moved.ops;
+  }
+
+  /** Hashes an entry for a move's confirmation; a file that cannot be read is no move. */
+  async function hashQuietly(side: Side, path: RelPath, e: Entry): Promise<void> {
+    if (e.hash !== undefined) return;
+    try {
+      e.hash = await ends[side].hash(path, e);
+      plan.hashed++;
+    } catch {
+      // Left unhashed: unconfirmed, so planned as a copy, which reports its own trouble.
+    }
+  }
 
   /**
    * The packed listings of a directory found quiet by the last run and unchanged since on both
@@ -471,6 +540,11 @@ export async function planTwoWay(
   }
 }
 
+/** Runs `fn` over `xs`, 64 at a time. */
+async function inBatches<T>(xs: readonly T[], fn: (x: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < xs.length; i += 64) await Promise.all(xs.slice(i, i + 64).map(fn));
+}
+
 /** Execution order: phase by phase; writes parent-first, deletions and times children-first. */
 function order(ops: TwoWayOp[]): TwoWayOp[] {
   const by: TwoWayOp[][] = [[], [], [], []];
@@ -483,12 +557,18 @@ function order(ops: TwoWayOp[]): TwoWayOp[] {
   return [...moves, ...clears, ...write, ...del.reverse(), ...times.reverse()];
 }
 
-/** Deletions per side that the mass-delete guard counts (S20). */
-function deletionsBySide(ops: readonly TwoWayOp[]): { A: number; B: number } {
-  const n = { A: 0, B: 0 };
-  for (const o of ops) if (o.op === 'delete') n[o.side]++;
+/**
+ * Deletions per side that the mass-delete guard counts (S20): moves are not deletions (S24),
+ * but what the second look at a moved directory will delete below it is.
+ */
+function deletionsBySide(plan: TwoWayPlan): { A: number; B: number } {
+  const n = { ...plan.laterDeletes };
+  for (const o of plan.ops) if (o.op === 'delete') n[o.side]++;
   return n;
 }
+
+/** Passes of one run: the first, and the looks at directories moved by the one before. */
+const MAX_PASSES = 4;
 
 /** Scan, plan, check the guard rails, apply on both sides, record the ancestor (S15). */
 export async function runTwoWay(
@@ -501,11 +581,22 @@ export async function runTwoWay(
   const aborted = () => opts.signal?.aborted ?? false;
   const store = opts.ancestors;
   const ends = { A: a, B: b };
+  /** Directories renamed by this pass, whose subtrees the next pass reconciles again. */
+  const movedDirs: RelPath[] = [];
   const record = async (op: Operation & Partial<TwoWayOp>) => {
     const r = op.record;
     if (!r || !op.side) return;
     if (r.type === 'drop') {
       store.drop(r.path);
+      return;
+    }
+    if (r.type === 'move') {
+      // The rename is done: the ancestor of `from` (and below) now describes `path`.
+      store.move(r.from, r.path);
+      if (r.base) {
+        const fresh = await stamped(r.base, r.path, op.side, ends);
+        if (fresh) store.put(r.path, fresh, false);
+      } else if (op.source?.kind === 'dir') movedDirs.push(r.path);
       return;
     }
     const fresh = await stamped(r.base, r.path, op.side, ends);
@@ -542,28 +633,20 @@ export async function runTwoWay(
     await (op.side === 'A' ? toA : toB).add(op);
   };
   const plan = await planTwoWay(a, b, opts, deps, opts.dryRun ? undefined : stream);
-  checkMassDelete(plan, opts, a, b);
-  for (const p of plan.problems) deps.emit({ type: 'problem', jobId: deps.jobId, problem: p });
-  let counts: PlanCounts = noCounts();
-  let bytes = 0;
-  const problems = [...plan.problems];
-  if (!opts.dryRun && !aborted()) {
+  /** Records what a pass found by scanning alone, then applies its operations, phase by phase. */
+  const applyPass = async (p: TwoWayPlan) => {
     // Facts found by the scan alone (equal on both sides, deleted on both) hold already.
-    for (const r of plan.records) {
+    for (const r of p.records) {
       if (r.type === 'drop') store.drop(r.path);
-      else {
+      else if (r.type === 'put') {
         const fresh =
           r.base.kind === 'dir' ? r.base : await stamped(r.base, r.path, undefined, ends);
         if (fresh) store.put(r.path, fresh);
       }
     }
-    if (!applying) deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
-    // A crashed run's temporary files never held a version of anything (S14): they go.
-    for (const path of plan.leftovers.A) await a.discard(path).catch(() => {});
-    for (const path of plan.leftovers.B) await b.discard(path).catch(() => {});
     await Promise.all([toA.drain(), toB.drain()]);
-    let phase = plan.ops[0]?.phase;
-    for (const op of plan.ops) {
+    let phase = p.ops[0]?.phase;
+    for (const op of p.ops) {
       if (aborted()) break;
       if (op.phase !== phase) {
         await Promise.all([toA.drain(), toB.drain()]);
@@ -573,7 +656,42 @@ export async function runTwoWay(
     }
     await Promise.all([toA.drain(), toB.drain()]);
     // Quiet directories are settled by digest next time; an interrupted run proves nothing.
-    if (!aborted()) for (const q of plan.quietDirs) store.putDigests(q.dir, q.a, q.b);
+    if (!aborted()) for (const q of p.quietDirs) store.putDigests(q.dir, q.a, q.b);
+  };
+  checkMassDelete(plan, opts, a, b);
+  for (const p of plan.problems) deps.emit({ type: 'problem', jobId: deps.jobId, problem: p });
+  let counts: PlanCounts = noCounts();
+  let bytes = 0;
+  const problems = [...plan.problems];
+  if (!opts.dryRun && !aborted()) {
+    if (!applying) deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
+    // A crashed run's temporary files never held a version of anything (S14): they go.
+    for (const path of plan.leftovers.A) await a.discard(path).catch(() => {});
+    for (const path of plan.leftovers.B) await b.discard(path).catch(() => {});
+    await applyPass(plan);
+    // What the first pass saw below moved directories is the next pass's to look at: the old
+    // names are gone, and the new ones are walked again right away.
+    for (const d of plan.changedDirs)
+      if (plan.dirMoves.some((m) => isWithin(d, m.from) || isWithin(d, m.to)))
+        plan.changedDirs.delete(d);
+    // A moved directory was renamed whole, as the ancestor knew it; what changed inside it
+    // since (on the moving side, or on either during the run) is decided now, against the
+    // ancestor re-keyed to its new name: the outcome of a deletion plus a creation (S24).
+    for (let n = 2; movedDirs.length > 0 && n <= MAX_PASSES && !aborted(); n++) {
+      await Promise.all([a.endWalk?.(), b.endWalk?.()]);
+      const starts = movedDirs.splice(0);
+      const next = await planTwoWay(a, b, opts, deps, undefined, {
+        starts,
+        dirMoves: n < MAX_PASSES,
+      });
+      for (const p of next.problems) deps.emit({ type: 'problem', jobId: deps.jobId, problem: p });
+      await applyPass(next);
+      problems.push(...next.problems);
+      plan.ops.push(...next.ops);
+      plan.conflicts.push(...next.conflicts);
+      plan.hashed += next.hashed;
+      for (const d of next.changedDirs) plan.changedDirs.add(d);
+    }
     store.flush();
     if (!aborted()) await settle(plan, a, b, opts, deps);
     counts = sumCounts(toA.result.counts, toB.result.counts);
@@ -694,8 +812,18 @@ async function stamped(
   wrote: Side | undefined,
   ends: { A: Endpoint; B: Endpoint },
 ): Promise<Base | undefined> {
-  if (base.kind === 'dir') return base;
   const out = { ...base };
+  if (base.kind === 'dir') {
+    // Only the inode counts for a directory (its ctime moves with every write inside): it is
+    // what finds the directory again once it is renamed (core/twoway-moves.ts).
+    for (const side of ['A', 'B'] as const) {
+      const key = side === 'A' ? 'stampA' : 'stampB';
+      if (side !== wrote && out[key]) continue;
+      const e = await ends[side].stat(path);
+      if (e?.kind === 'dir') out[key] = { ino: e.ino, ctimeNs: e.ctimeNs };
+    }
+    return out;
+  }
   for (const side of ['A', 'B'] as const) {
     const key = side === 'A' ? 'stampA' : 'stampB';
     if (side !== wrote && out[key]) continue;
@@ -708,7 +836,7 @@ async function stamped(
 }
 
 function checkMassDelete(plan: TwoWayPlan, opts: TwoWayOptions, a: Endpoint, b: Endpoint) {
-  const del = deletionsBySide(plan.ops);
+  const del = deletionsBySide(plan);
   if (opts.maxDelete !== undefined) {
     const total = del.A + del.B;
     if (total > opts.maxDelete)

@@ -121,6 +121,48 @@ export class AncestorStore {
     this.batch.tick();
   }
 
+  /**
+   * Re-keys the rows of `from` and everything below it (and the digests of the directories
+   * there) to `to`, after a rename of `from` on a side (S15: called once it is done). Whatever
+   * the ancestor held at `to` goes first: `to` was new, so there should be nothing.
+   */
+  move(from: RelPath, to: RelPath): void {
+    this.drop(to);
+    // Digests of a directory deleted at `to` by an earlier run are still there.
+    this.db.prepare('DELETE FROM ancestor_dirs WHERE pair = ? AND dir = ?').run(this.pair, to);
+    this.db
+      .prepare('DELETE FROM ancestor_dirs WHERE pair = ? AND dir >= ? AND dir < ?')
+      .run(this.pair, `${to}/`, `${to}0`);
+    this.db
+      .prepare('UPDATE ancestors SET dir = ?, name = ? WHERE pair = ? AND dir = ? AND name = ?')
+      .run(parent(to), basename(to), this.pair, parent(from), basename(from));
+    // substr() counts characters (code points) of TEXT, not UTF-16 units or bytes.
+    const keep = [...from].length + 1;
+    for (const table of ['ancestors', 'ancestor_dirs']) {
+      this.db
+        .prepare(`UPDATE ${table} SET dir = ? || substr(dir, ?) WHERE pair = ? AND dir = ?`)
+        .run(to, keep, this.pair, from);
+      this.db
+        .prepare(
+          `UPDATE ${table} SET dir = ? || substr(dir, ?) WHERE pair = ? AND dir >= ? AND dir < ?`,
+        )
+        .run(to, keep, this.pair, `${from}/`, `${from}0`);
+    }
+    if (this.digestCache) {
+      const under = (d: string, p: string) => d === p || d.startsWith(`${p}/`);
+      const moved: [string, [string, string]][] = [];
+      for (const [d, v] of [...this.digestCache]) {
+        if (under(d, to)) this.digestCache.delete(d);
+        else if (under(d, from)) {
+          this.digestCache.delete(d);
+          moved.push([to + d.slice(from.length), v]);
+        }
+      }
+      for (const [d, v] of moved) this.digestCache.set(d, v);
+    }
+    this.batch.tick();
+  }
+
   /** Forgets `path` and everything below it. */
   drop(path: RelPath): void {
     this.deleteOne.run(this.pair, parent(path), basename(path));

@@ -1627,6 +1627,8 @@ function writeRecord(w: World, r: Record, wrote: Side | undefined): void {
     w.base.delete(r.path);
     return;
   }
+  // Moves pair paths of different directories: the engine plans them, never reconcileDir.
+  if (r.type === 'move') throw new Error(`a move record from reconcileDir: ${r.path}`);
   if (r.base.kind === 'dir') {
     w.base.set(r.path, r.base);
     return;

@@ -544,8 +544,8 @@ function trashVersions(r: Pair): Map<string, Set<string>> {
 
 /**
  * Where each file and link version of `before` went: in place on both roots, in a conflict copy
- * beside it on both, or in a trash under its path. The trash is for versions that were no
- * update: what the ancestor `o` held at that path (with keep-both, an update is never only in a
+ * beside it on both, at the name the other side moved it to (on both), or in a trash under its
+ * path. The trash is for versions that were no update: what the ancestor `o` held at that path (with keep-both, an update is never only in a
  * trash: S6, S9, S10); without an ancestor (a first run) every version is an update. Returns the
  * versions found nowhere they may be.
  */
@@ -568,6 +568,14 @@ function lostVersions(r: Pair, before: { side: string; tree: Tree }[], o?: Tree)
       );
       if (copies.length > 0) continue;
       const update = !o || !on(o, p);
+      // S24: the other side moved this version (the ancestor's) to `q`, and the run renamed
+      // this side's copy there too instead of trashing it: it is on both roots at `q`.
+      const movedTo = (q: string) =>
+        on(a, q) && on(b, q) && before.some((x) => x.side !== side && on(x.tree, q));
+      if (!update && Object.keys(a).some(movedTo)) continue;
+      // A version that was no update may sit in a trash under the name a move gave it: a
+      // directory renamed on one side, its child deleted there, is deleted at the new name.
+      if (!update && [...trash.keys()].some((k) => k.endsWith(`\0${v}`))) continue;
       if (trash.has(`${p}\0${v}`)) {
         if (!update) continue;
         lost.push(`${side}:${p} ${v}: an update, only in a trash`);
@@ -766,6 +774,81 @@ test('S4 S5 S7 S12 two-way after edits on both sides: A equals B with no problem
       assertIdle(await sync(r, c), `${at}, the run after`);
       assert.deepEqual(readTree(r.A), tree, `${at}: the run after changed A`);
       return 'synced';
+    }),
+  );
+});
+
+const IDLE_COUNTS = {
+  created: 0,
+  updated: 0,
+  deleted: 0,
+  moved: 0,
+  metadataUpdated: 0,
+  conflicts: 0,
+  bytesCopied: 0,
+};
+
+/** One rename on one side, nothing on the other. */
+interface RenameCase {
+  tree: DirNode;
+  side: 'A' | 'B';
+  rename: Extract<Edit, { op: 'rename' }>;
+  checksum: boolean;
+}
+
+const renameCaseArb: fc.Arbitrary<RenameCase> = fc
+  .record({
+    tree: treeArb,
+    side: fc.constantFrom('A' as const, 'B' as const),
+    rename: fc.record({
+      op: fc.constant('rename' as const),
+      at: pick,
+      to: pick,
+      name: nameArb,
+      when,
+    }),
+    checksum: fc.boolean(),
+  })
+  .map((c) =>
+    described(c, (x) =>
+      [
+        `checksum=${x.checksum}`,
+        'tree on A (first run):',
+        describeTree(x.tree),
+        `on ${x.side}:`,
+        describeEdits([x.rename]),
+      ].join('\n'),
+    ),
+  );
+
+test('S24 S5 S7 S12 a rename (file, link or directory) on one side is ONE move on the other: no byte copied, nothing created, deleted or trashed, both sides end as the mover has it, and the next run does nothing', async () => {
+  await property(renameCaseArb, (c) =>
+    withPair(async (r) => {
+      materialize(r.A, c.tree, new Clock());
+      mkdirSync(r.B);
+      assertConverged(r, (await sync(r, c)).summary, 'first run');
+      const mover = r[c.side];
+      const was = contents(mover);
+      applyEdit(mover, c.rename, new Clock(100));
+      const want = readTree(mover);
+      const renamed = JSON.stringify(contents(mover)) !== JSON.stringify(was);
+      const res = await sync(r, c);
+      assertConverged(r, res.summary, 'after the rename');
+      const { created, updated, deleted, moved, metadataUpdated, conflicts, bytesCopied } =
+        res.summary;
+      assert.deepEqual(
+        { created, updated, deleted, moved, metadataUpdated, conflicts, bytesCopied },
+        { ...IDLE_COUNTS, moved: renamed ? 1 : 0 },
+        'S24: one move, nothing else',
+      );
+      // S5 with file modes and mtimes, S7: no version went to a trash (none was dropped).
+      for (const root of [r.A, r.B]) {
+        const got = readTree(root);
+        for (const p of Object.keys(want))
+          assert.equal(state(got, pathOf(p)), state(want, pathOf(p)), `S5: ${p}`);
+      }
+      assert.equal(trashVersions(r).size, 0, 'S7: nothing in a trash');
+      assertIdle(await sync(r, c), 'the run after');
     }),
   );
 });
