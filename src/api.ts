@@ -26,6 +26,8 @@ export interface LocalSyncOptions {
   maxDelete?: number | undefined;
   /** Keep removed and overwritten files in B/.concord/trash/ (default true). */
   trash?: boolean;
+  /** Backup: the absolute folder that receives removed and overwritten files, not the trash. */
+  keepDir?: string | undefined;
   concurrency?: number;
   fsync?: boolean;
   signal?: AbortSignal;
@@ -71,7 +73,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     pool,
     root: roots.dst,
     uri: b,
-    trashDir: (o.trash ?? true) ? trashDir(roots.dst, new Date(now())) : undefined,
+    trashDir: o.keepDir ?? ((o.trash ?? true) ? trashDir(roots.dst, new Date(now())) : undefined),
     walkThread,
     copiesBeforePool,
     fsync: o.fsync ?? false,
