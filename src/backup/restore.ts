@@ -331,8 +331,9 @@ function meta(v: { mtimeNs: bigint; mode: number }): Meta {
   return { mtimeNs: v.mtimeNs, mode: v.mode };
 }
 
+/** ISO 8601 UTC to the millisecond: a backup's time as `versions` shows it and `--at` takes it. */
 export function iso(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+  return new Date(ms).toISOString();
 }
 
 function show(path: RelPath): string {
