@@ -45,6 +45,9 @@ export interface Blob {
   loc: string | undefined;
 }
 
+/** Records per commit while a run goes on. */
+const BATCH = 512;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -94,6 +97,8 @@ export class Catalog {
   /** Absolute `B/.concord/history`. */
   readonly historyDir: string;
   private readonly q;
+  private pending = 0;
+  private batchOpen = false;
 
   private constructor(db: Database.Database, historyDir: string) {
     this.db = db;
@@ -128,7 +133,7 @@ export class Catalog {
    * Opens the catalog of the backup root `root`. Without `create`, a root with no catalog is
    * refused: it is not a backup root (exit 2, naming the root).
    */
-  static open(root: string, shown: string, o: { create: boolean }): Catalog {
+  static open(root: string, shown: string, o: { create: boolean; readonly?: boolean }): Catalog {
     const historyDir = join(root, HISTORY_DIR);
     const file = join(historyDir, CATALOG_FILE);
     if (!o.create && !existsSync(file)) {
@@ -144,11 +149,18 @@ export class Catalog {
     let db: Database.Database | undefined;
     try {
       if (o.create) mkdirSync(historyDir, { recursive: true });
-      db = new Database(file, { timeout: 5000 });
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = ON');
-      db.exec(SCHEMA);
+      const readonly = o.readonly ?? false;
+      db = new Database(file, { timeout: 5000, readonly, fileMustExist: !o.create });
+      if (!readonly) {
+        // A rollback journal, not WAL: with WAL even a reader creates files beside the
+        // database (and a persistent journal gets chown-ed by a reader running as root), while
+        // `versions` or a refused restore must leave B exactly as it was. Writes are batched
+        // (see record), so the journal's syncs are paid per batch, not per file.
+        db.pragma('journal_mode = DELETE');
+        db.pragma('synchronous = NORMAL');
+        db.pragma('foreign_keys = ON');
+        db.exec(SCHEMA);
+      }
       return new Catalog(db, historyDir);
     } catch (err) {
       db?.close();
@@ -161,12 +173,36 @@ export class Catalog {
   }
 
   close(): void {
+    this.flush();
     this.db.close();
+  }
+
+  /**
+   * Runs one record of a change inside the open batch, committed every BATCH records and by
+   * flush(). A crash loses at most the batch: the changes are on disk, and the next run finds
+   * them (settle.ts), so a row is never written before its change, only sometimes after.
+   */
+  private record(fn: () => void): void {
+    if (!this.db.inTransaction) {
+      this.db.exec('BEGIN');
+      this.batchOpen = true;
+    }
+    this.tx(fn);
+    if (++this.pending >= BATCH) this.flush();
+  }
+
+  /** Commits the open batch of records. */
+  flush(): void {
+    // Inside a caller's transaction (settle) the caller commits.
+    if (this.batchOpen) this.db.exec('COMMIT');
+    this.batchOpen = false;
+    this.pending = 0;
   }
 
   // Runs
 
   startRun(kind: RunKind, timeMs: number, dir: string): number {
+    this.flush();
     const r = this.db
       .prepare('INSERT INTO runs (time_ms, kind, state, dir) VALUES (?, ?, ?, ?)')
       .run(timeMs, kind, 'running', dir);
@@ -174,6 +210,7 @@ export class Catalog {
   }
 
   finishRun(id: number, state: RunState): void {
+    this.flush();
     this.db.prepare('UPDATE runs SET state = ? WHERE id = ?').run(state, id);
   }
 
@@ -270,7 +307,7 @@ export class Catalog {
    * went to `storedAt` (a path under history/) when it was a file or a symlink.
    */
   replaced(run: number, path: string, old: Entry | undefined, now: Entry, storedAt?: string): void {
-    this.tx(() => {
+    this.record(() => {
       this.displaceCurrent(run, path, old, storedAt);
       this.add(run, path, now, this.treeBlob(now, path));
     });
@@ -278,7 +315,7 @@ export class Catalog {
 
   /** `path` was removed; its bytes went to `storedAt` (files and symlinks). */
   removed(run: number, path: string, old: Entry | undefined, storedAt?: string): void {
-    this.tx(() => this.displaceCurrent(run, path, old, storedAt));
+    this.record(() => this.displaceCurrent(run, path, old, storedAt));
   }
 
   /**
@@ -286,7 +323,7 @@ export class Catalog {
    * its own mtime and mode, pointing at the same bytes as the new one, so nothing is copied.
    */
   metaChanged(run: number, path: string, now: Entry): void {
-    this.tx(() => {
+    this.record(() => {
       const cur = this.current(path);
       if (cur === undefined) {
         this.add(run, path, now, this.treeBlob(now, path));
@@ -310,7 +347,7 @@ export class Catalog {
 
   /** `from` (and everything below it) was renamed to `to`: new versions share the old bytes. */
   moved(run: number, from: string, to: string): void {
-    this.tx(() => {
+    this.record(() => {
       for (const v of this.versionsUnder(from)) {
         if (v.displaced !== undefined) continue;
         const path = to + v.path.slice(from.length);

@@ -104,12 +104,16 @@ export async function restore(
   point: Run,
   o: RestoreOptions,
 ): Promise<RestoreResult> {
+  if (o.to !== undefined) checkDestination(o.to, root);
+  // A run killed after an operation but before its row would make a row point at bytes that
+  // are no longer there: find what it did first (the caller holds B's lock).
+  recoverCrashed(catalog, root);
   const wanted = wantedAt(catalog, shownRoot, path, point);
   const ancestors = ancestorsOf(path).map((a) =>
     catalog.liveAt(a, point.id).find((v) => v.path === a),
   );
   if (o.to !== undefined) {
-    const dest = prepareDestination(o.to, root);
+    const dest = createDestination(o.to);
     const ep = new LocalEndpoint({ root: dest, uri: o.to });
     const result = { run: point, restored: 0, bytes: 0, problems: [] as Problem[] };
     const dirs: Version[] = [];
@@ -135,7 +139,6 @@ async function restoreInPlace(
   ancestors: (Version | undefined)[],
   o: RestoreOptions,
 ): Promise<RestoreResult> {
-  recoverCrashed(catalog, root);
   const now = o.now ?? Date.now;
   const runDir = freeRunDir(root, new Date(now()), catalog);
   const runId = catalog.startRun('restore', now(), runDir);
@@ -280,8 +283,8 @@ async function guarded(result: RestoreResult, path: RelPath, fn: () => Promise<u
   }
 }
 
-/** `--to DIR`: created if missing; refused when it holds anything or lies inside B. */
-function prepareDestination(to: string, root: string): string {
+/** `--to DIR`: refused when it holds anything or lies inside B (changes nothing). */
+export function checkDestination(to: string, root: string): void {
   const abs = resolve(to);
   if (existsSync(abs)) {
     const st = lstatSync(abs);
@@ -302,6 +305,10 @@ function prepareDestination(to: string, root: string): string {
       path: to,
       hint: 'restore outside it (the next backup would delete it), or in place with --yes',
     });
+}
+
+function createDestination(to: string): string {
+  const abs = resolve(to);
   try {
     mkdirSync(abs, { recursive: true });
   } catch (err) {

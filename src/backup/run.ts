@@ -100,7 +100,7 @@ export function freeRunDir(root: string, at: Date, open?: Catalog): string {
   const c =
     open ??
     (existsSync(join(history, CATALOG_FILE))
-      ? Catalog.open(root, root, { create: false })
+      ? Catalog.open(root, root, { create: false, readonly: true })
       : undefined);
   try {
     for (const r of c?.runs() ?? []) used.add(r.dir);

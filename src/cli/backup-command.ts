@@ -1,8 +1,15 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Catalog } from '../backup/catalog.ts';
+import { Catalog, type Run } from '../backup/catalog.ts';
 import { prune } from '../backup/prune.ts';
-import { historyPath, iso, restore, restorePoint, wantedAt } from '../backup/restore.ts';
+import {
+  checkDestination,
+  historyPath,
+  iso,
+  restore,
+  restorePoint,
+  wantedAt,
+} from '../backup/restore.ts';
 import { backupLocal, planBackup, recoverCrashed } from '../backup/run.ts';
 import { listVersions } from '../backup/versions.ts';
 import { hasRules } from '../core/retention.ts';
@@ -117,7 +124,7 @@ async function runVersions(argv: string[], out: Out): Promise<number> {
     });
   const [b, p = '/'] = positionals as [string, string | undefined];
   const root = backupRoot(b);
-  const catalog = Catalog.open(root, b, { create: false });
+  const catalog = Catalog.open(root, b, { create: false, readonly: true });
   try {
     const path = historyPath(p);
     const list = listVersions(catalog, path);
@@ -179,36 +186,39 @@ async function runRestore(argv: string[], out: Out): Promise<number> {
       });
   }
   const root = backupRoot(b);
+  // Everything is checked on a read-only catalog first: a refused restore changes nothing.
+  const check = Catalog.open(root, b, { create: false, readonly: true });
+  let point: Run;
+  try {
+    point = restorePoint(check, b, atMs);
+    wantedAt(check, b, path, point);
+  } finally {
+    check.close();
+  }
+  if (values.to === undefined && values.yes !== true)
+    throw new ConcordError('usage', 'restoring in place replaces what B holds there', {
+      path: b,
+      hint: 'add --yes to restore in place, keeping what it replaces in history, or use --to DIR',
+    });
+  if (values.to !== undefined) checkDestination(values.to, root);
+  const release = await lockRoot(root, b, `restore ${b} ${p}`);
   const catalog = Catalog.open(root, b, { create: false });
   try {
-    const point = restorePoint(catalog, b, atMs);
-    if (values.to === undefined && values.yes !== true) {
-      // After the path and the time, so that a mistyped one is named first.
-      wantedAt(catalog, b, path, point);
-      throw new ConcordError('usage', 'restoring in place replaces what B holds there', {
-        path: b,
-        hint: 'add --yes to restore in place, keeping what it replaces in history, or use --to DIR',
-      });
+    const r = await restore(catalog, root, b, path, point, { to: values.to });
+    if (values.json) {
+      out.stdout.write(
+        `${toJson({ type: 'restore', path: path === '' ? '/' : path, backupTime: iso(point.timeMs), to: values.to ?? null, restored: r.restored, bytes: r.bytes, problems: r.problems })}\n`,
+      );
+    } else {
+      for (const pr of r.problems) out.stderr.write(`concord: ${problemLine(pr)}\n`);
+      out.stdout.write(
+        `restored ${path === '' ? '/' : path} as the backup of ${iso(point.timeMs)} saw it, ${values.to === undefined ? `in place in ${b}` : `into ${values.to}`}: ${formatCount(r.restored)} entries, ${formatBytes(r.bytes)}\n`,
+      );
     }
-    const release = await lockRoot(root, b, `restore ${b} ${p}`);
-    try {
-      const r = await restore(catalog, root, b, path, point, { to: values.to });
-      if (values.json) {
-        out.stdout.write(
-          `${toJson({ type: 'restore', path: path === '' ? '/' : path, backupTime: iso(point.timeMs), to: values.to ?? null, restored: r.restored, bytes: r.bytes, problems: r.problems })}\n`,
-        );
-      } else {
-        for (const pr of r.problems) out.stderr.write(`concord: ${problemLine(pr)}\n`);
-        out.stdout.write(
-          `restored ${path === '' ? '/' : path} as the backup of ${iso(point.timeMs)} saw it, ${values.to === undefined ? `in place in ${b}` : `into ${values.to}`}: ${formatCount(r.restored)} entries, ${formatBytes(r.bytes)}\n`,
-        );
-      }
-      return r.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
-    } finally {
-      release();
-    }
+    return r.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
   } finally {
     catalog.close();
+    release();
   }
 }
 
