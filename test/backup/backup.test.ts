@@ -17,10 +17,15 @@ import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { Catalog } from '../../src/backup/catalog.ts';
 import { prune } from '../../src/backup/prune.ts';
+import { RecordingEndpoint } from '../../src/backup/recording-endpoint.ts';
 import { restore, restorePoint } from '../../src/backup/restore.ts';
 import { type BackupOptions, backupLocal } from '../../src/backup/run.ts';
+import { settle } from '../../src/backup/settle.ts';
 import { listVersions } from '../../src/backup/versions.ts';
+import type { Entry } from '../../src/core/entry.ts';
+import { ANY_DIR, same } from '../../src/core/plan.ts';
 import type { RetentionPolicy } from '../../src/core/retention.ts';
+import { LocalEndpoint } from '../../src/endpoint/local/local.ts';
 import { contents, put, readTree, roots, T1, T2, T3 } from '../e2e/helpers.ts';
 
 const DAY = 86_400_000;
@@ -140,6 +145,48 @@ describe('backup runs', () => {
       { path: 'keep.txt', versionTime: iso(t(1)), size: 1, state: 'current' },
     ]);
     assert.deepEqual(Object.values(historyFiles(B)), ['x']);
+  });
+
+  test('S24, S25: moves on B (Endpoint.move, as move detection does them) share the old bytes; the catalog still matches B', async (t0) => {
+    const { dir, A, B } = roots(t0, {
+      'd/x.txt': { content: 'x', mtime: T1 },
+      'd/y.txt': { content: 'y', mtime: T1 },
+    });
+    await backup(A, B, 1);
+    const c = Catalog.open(B, B, { create: false });
+    try {
+      const run = c.startRun('backup', t(2), 'moves');
+      const inner = new LocalEndpoint({ root: B, trashDir: join(c.historyDir, 'moves') });
+      const ep = new RecordingEndpoint(inner, c, run, 'moves');
+      const top = (await ep.stat('')) as Entry;
+      const d = (await ep.stat('d')) as Entry;
+      await ep.move('d', 'e', ANY_DIR);
+      await ep.move('e/x.txt', 'z.txt', same((await ep.stat('e/x.txt')) as Entry));
+      // As a run does after its writes: the directories' times put back (recorded too).
+      await ep.setMeta('e', 'dir', d, ANY_DIR);
+      await ep.setMeta('', 'dir', top, ANY_DIR);
+      c.finishRun(run, 'complete');
+      assert.equal(settle(c, B, run, 'moves'), 0, 'the catalog matches B');
+    } finally {
+      c.close();
+    }
+    assert.deepEqual(historyFiles(B), {}, 'nothing copied');
+    await restoreTo(B, '', t(1), join(dir, 'R1'));
+    assert.deepEqual(Object.keys(contents(join(dir, 'R1'))).sort(), ['d/', 'd/x.txt', 'd/y.txt']);
+    await restoreTo(B, '', t(2), join(dir, 'R2'));
+    assert.deepEqual(contents(join(dir, 'R2')), {
+      'e/': { kind: 'dir' },
+      'e/y.txt': { kind: 'file', content: 'y' },
+      'z.txt': { kind: 'file', content: 'x' },
+    });
+    // Overwritten later, the moved bytes go to history once, for both paths' versions.
+    put(A, 'z.txt', 'x2', T2);
+    rmSync(join(A, 'd'), { recursive: true });
+    put(A, 'e/y.txt', 'y', T1);
+    utimesSync(join(A, 'e'), T1, T1);
+    await backup(A, B, 3);
+    await restoreTo(B, '', t(1), join(dir, 'R3'));
+    assert.deepEqual(contents(join(dir, 'R3'))['d/x.txt'], { kind: 'file', content: 'x' });
   });
 
   test('a dry run writes nothing into B: no catalog, no history', async (t0) => {
