@@ -2,9 +2,11 @@
  * The backup property (issue 5, S25): random source trees edited between backups taken at
  * injected times t1..tn (the library's `now`; no sleeping), then restoring `/` at any ti gives
  * exactly the source as it was at ti: paths, kinds, bytes, link targets, mtimes and modes
- * (directories' too, the top one included). After each backup the catalog matches B exactly.
+ * (directories' too, the top one included). After each backup the catalog matches B exactly;
+ * restoring in place at t1 leaves every point in time restorable (S7).
  */
 import assert from 'node:assert/strict';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
@@ -57,6 +59,18 @@ const historyArb: fc.Arbitrary<History> = fc
     return h;
   });
 
+/** S25: every file version the catalog holds has its bytes, whole, in B or in history. */
+function assertStored(catalog: Catalog, B: string): void {
+  for (const v of catalog.versionsUnder('')) {
+    if (v.kind !== 'file') continue;
+    const b = v.blob === undefined ? undefined : catalog.blob(v.blob);
+    const abs = b && catalog.blobPath(B, b);
+    assert.ok(abs !== undefined, `${v.path}: bytes kept`);
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    assert.ok(st?.isFile() && st.size === v.size, `${v.path}: ${abs} holds ${v.size} bytes`);
+  }
+}
+
 test('S25: restoring / at any backup time ti gives exactly the source tree as it was at ti', async () => {
   await fc.assert(
     fc.asyncProperty(historyArb, async (h) => {
@@ -84,17 +98,30 @@ test('S25: restoring / at any backup time ti gives exactly the source tree as it
         }
         const catalog = Catalog.open(B, B, { create: false });
         try {
-          for (const [i, when] of at.entries()) {
-            // Half the restores ask for a time between two backups: the earlier one counts.
-            const asked = i % 2 === 0 ? when : when + 1;
-            const point = restorePoint(catalog, B, asked);
-            const to = join(dir, `R${i}`);
-            const r = await restore(catalog, B, B, '', point, { to });
-            assert.deepEqual(r.problems, []);
-            const A = join(dir, `A${i}`);
-            assert.deepEqual(readTree(to), readTree(A), `restore at t${i + 1}`);
-            assert.deepEqual(rootMeta(to), rootMeta(A), `top directory at t${i + 1}`);
-          }
+          assertStored(catalog, B);
+          const restoreAll = async (round: string) => {
+            for (const [i, when] of at.entries()) {
+              // Half the restores ask for a time between two backups: the earlier one counts.
+              const asked = i % 2 === 0 ? when : when + 1;
+              const point = restorePoint(catalog, B, asked);
+              const to = join(dir, `R${round}${i}`);
+              const r = await restore(catalog, B, B, '', point, { to });
+              assert.deepEqual(r.problems, []);
+              const A = join(dir, `A${i}`);
+              assert.deepEqual(readTree(to), readTree(A), `restore at t${i + 1}`);
+              assert.deepEqual(rootMeta(to), rootMeta(A), `top directory at t${i + 1}`);
+            }
+          };
+          await restoreAll('a');
+          // In place (S7): B becomes the first tree, what it replaced goes to history, and
+          // every point in time still restores exactly.
+          const first = restorePoint(catalog, B, at[0]);
+          const r = await restore(catalog, B, B, '', first, { now: () => t });
+          assert.deepEqual(r.problems, []);
+          assert.deepEqual(readTree(B), readTree(join(dir, 'A0')), 'in place at t1');
+          assert.deepEqual(rootMeta(B), rootMeta(join(dir, 'A0')));
+          assertStored(catalog, B);
+          await restoreAll('b');
         } finally {
           catalog.close();
         }
