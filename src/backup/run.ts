@@ -34,6 +34,11 @@ export async function backupLocal(a: string, b: string, o: BackupOptions): Promi
     return { ...r, runId: undefined, pruned: undefined };
   }
   const roots = resolveLocalRoots(a, b);
+  if (o.maxDelete !== undefined) {
+    // The guard refuses before any change, and a backup's first change is its catalog in B:
+    // a dry run applies the same guard first (one more scan, only with --max-delete).
+    await syncLocal(a, b, { ...o, mode: 'mirror', dryRun: true, keepPlan: false });
+  }
   const startedAt = now();
   const runDir = freeRunDir(roots.dst, new Date(startedAt));
   const run = await openLocalRun(a, b, {

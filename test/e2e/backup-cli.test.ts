@@ -119,6 +119,13 @@ describe('bad restore input: exit 2, one line naming the path and the fix, nothi
   });
 });
 
+test('S20: --max-delete refuses a first backup before anything is written into B (no catalog either)', async (t) => {
+  const { dir, A, B } = roots(t, { 'a.txt': 'a' }, { 'a.txt': 'a', 'extra.txt': 'x' });
+  const before = fingerprint(dir);
+  assertRefused(await cli(['backup', A, B, '--max-delete', '0']), B, '--max-delete', HAS_FIX);
+  assert.deepEqual(fingerprint(dir), before);
+});
+
 describe('restore', () => {
   test('S7: in place with --yes: the old version is back, the one it replaced is kept in history', async (t) => {
     const { dir, B } = await twoBackups(t);
