@@ -13,6 +13,7 @@ import {
   runOneWay,
 } from './engine/oneway.ts';
 import { resolveLocalRoots } from './engine/roots.ts';
+import { ConcordError } from './errors.ts';
 import type { Emit } from './jobs/events.ts';
 import { filterSpec, openRunState } from './run-state.ts';
 
@@ -28,6 +29,8 @@ export interface LocalSyncOptions {
   trash?: boolean;
   /** Backup: the absolute folder that receives removed and overwritten files, not the trash. */
   keepDir?: string | undefined;
+  /** Set by `concord backup`: B may be a backup root (its catalog records the run). */
+  backup?: boolean | undefined;
   concurrency?: number;
   fsync?: boolean;
   signal?: AbortSignal;
@@ -53,6 +56,19 @@ export const DEFAULT_CONCURRENCY = 128;
  */
 export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
   const roots = resolveLocalRoots(a, b);
+  if (
+    !o.backup &&
+    roots.dstExists &&
+    existsSync(join(roots.dst, STATE_DIR, 'history', 'catalog.db'))
+  )
+    throw new ConcordError(
+      'guard',
+      `is a backup root: ${o.mode} would change it without keeping its history`,
+      {
+        path: b,
+        hint: 'back up into it with concord backup A B; concord restore reads from it',
+      },
+    );
   const state = await openRunState(roots, a, b, {
     dryRun: o.dryRun ?? false,
     checksum: o.checksum ?? false,

@@ -10,7 +10,8 @@ import { type PruneResult, prune } from './prune.ts';
 import { RecordingEndpoint } from './recording-endpoint.ts';
 import { settle } from './settle.ts';
 
-export interface BackupOptions extends Omit<LocalSyncOptions, 'mode' | 'trash' | 'keepDir'> {
+export interface BackupOptions
+  extends Omit<LocalSyncOptions, 'mode' | 'trash' | 'keepDir' | 'backup'> {
   /** Replaces the remembered retention policy; undefined: use the remembered one. */
   retention?: RetentionPolicy | undefined;
 }
@@ -29,7 +30,7 @@ export interface BackupResult extends OneWayResult {
 export async function backupLocal(a: string, b: string, o: BackupOptions): Promise<BackupResult> {
   const now = o.now ?? Date.now;
   if (o.dryRun) {
-    const r = await syncLocal(a, b, { ...o, mode: 'mirror', trash: true, dryRun: true });
+    const r = await syncLocal(a, b, { ...o, mode: 'mirror', backup: true, dryRun: true });
     r.summary.mode = 'backup';
     return { ...r, runId: undefined, pruned: undefined };
   }
@@ -37,13 +38,14 @@ export async function backupLocal(a: string, b: string, o: BackupOptions): Promi
   if (o.maxDelete !== undefined) {
     // The guard refuses before any change, and a backup's first change is its catalog in B:
     // a dry run applies the same guard first (one more scan, only with --max-delete).
-    await syncLocal(a, b, { ...o, mode: 'mirror', dryRun: true, keepPlan: false });
+    await syncLocal(a, b, { ...o, mode: 'mirror', backup: true, dryRun: true, keepPlan: false });
   }
   const startedAt = now();
   const runDir = freeRunDir(roots.dst, new Date(startedAt));
   const run = await openLocalRun(a, b, {
     ...o,
     mode: 'mirror',
+    backup: true,
     keepDir: join(roots.dst, HISTORY_DIR, runDir),
   });
   let catalog: Catalog | undefined;
@@ -81,7 +83,7 @@ export async function backupLocal(a: string, b: string, o: BackupOptions): Promi
 
 /** `concord plan A B --mode backup`: a mirror's plan (what it deletes goes to history). */
 export function planBackup(a: string, b: string, o: BackupOptions) {
-  return planLocal(a, b, { ...o, mode: 'mirror' });
+  return planLocal(a, b, { ...o, mode: 'mirror', backup: true });
 }
 
 /**

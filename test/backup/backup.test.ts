@@ -238,6 +238,18 @@ describe('restore', () => {
     assert.deepEqual(contents(join(dir, 'K'))['docs/sub'], { kind: 'file', content: 'now a file' });
   });
 
+  test('a version whose history file was removed by hand is a problem for its path; the rest is restored', async (t0) => {
+    const { dir, B } = await threeBackups(t0);
+    rmSync(join(B, '.concord', 'history', '20261102-080000', 'docs', 'a.txt'));
+    const r = await restoreTo(B, '', t(1), join(dir, 'W'));
+    assert.deepEqual(
+      r.problems.map((p) => [p.path, p.code]),
+      [['docs/a.txt', 'write-failed']],
+    );
+    assert.match(r.problems[0]?.message ?? '', /missing from the history/);
+    assert.equal(readFileSync(join(dir, 'W', 'docs/sub/b.txt'), 'utf8'), 'b1');
+  });
+
   test('S7: in place, what the restore replaces is kept in history first; the next backup brings back the source', async (t0) => {
     const { A, B, dir } = await threeBackups(t0);
     const c = Catalog.open(B, B, { create: false });

@@ -88,7 +88,7 @@ describe('versions', () => {
   });
 });
 
-describe('bad restore input: exit 2, one line naming the path and the fix, nothing changed', () => {
+describe('bad input: exit 2, one line naming the path and the fix, nothing changed', () => {
   test('unknown path, a time before the first backup, a bad time, DIR not empty, in place without --yes, not a backup root', async (t) => {
     const { dir, A, B } = await twoBackups(t);
     const D = join(dir, 'D');
@@ -109,6 +109,9 @@ describe('bad restore input: exit 2, one line naming the path and the fix, nothi
       [['versions', B, 'nothing-here'], 'nothing-here', HAS_FIX],
       [['versions', A], A, 'not a backup root', HAS_FIX],
       [['prune', A, '--keep-last', '1'], A, 'not a backup root', HAS_FIX],
+      // A mirror or a copy would change B without keeping its history (S25).
+      [['mirror', A, B], B, 'is a backup root', 'concord backup', HAS_FIX],
+      [['copy', A, B], B, 'is a backup root', HAS_FIX],
     ];
     for (const [args, ...needles] of cases) {
       const r = await cli(args);
