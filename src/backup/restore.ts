@@ -156,6 +156,8 @@ async function restoreInPlace(
     // The times of the directories above, which writing inside them moves: put back after.
     const aboveMeta: [RelPath, Entry][] = [];
     const dirs: Version[] = [];
+    const top = await inner.stat('');
+    if (path !== '' && top !== undefined) aboveMeta.push(['', top]);
     for (const [i, a] of ancestorsOf(path).entries()) {
       const st = await inner.stat(a);
       if (st?.kind === 'dir') {

@@ -26,7 +26,7 @@ import type { Entry } from '../../src/core/entry.ts';
 import { ANY_DIR, same } from '../../src/core/plan.ts';
 import type { RetentionPolicy } from '../../src/core/retention.ts';
 import { LocalEndpoint } from '../../src/endpoint/local/local.ts';
-import { contents, put, readTree, roots, T1, T2, T3 } from '../e2e/helpers.ts';
+import { contents, put, readTree, rootMeta, roots, T1, T2, T3 } from '../e2e/helpers.ts';
 
 const DAY = 86_400_000;
 /** Backup times: t(1), t(2), ... one day apart. */
@@ -236,6 +236,22 @@ describe('restore', () => {
     ]);
     await restoreTo(B, 'docs/sub', undefined, join(dir, 'K'));
     assert.deepEqual(contents(join(dir, 'K'))['docs/sub'], { kind: 'file', content: 'now a file' });
+  });
+
+  test('in place, the directories above PATH keep their times (B stays in sync for the next backup)', async (t0) => {
+    const { A, B } = await threeBackups(t0);
+    put(A, 'top.txt', 'top2', T2);
+    await backup(A, B, 4);
+    const above = [rootMeta(B), rootMeta(join(B, 'docs'))];
+    const c = Catalog.open(B, B, { create: false });
+    try {
+      await restore(c, B, B, 'top.txt', restorePoint(c, B, t(1)), { now: () => t(4) + 1 });
+      await restore(c, B, B, 'docs/sub', restorePoint(c, B, t(1)), { now: () => t(4) + 2 });
+    } finally {
+      c.close();
+    }
+    assert.equal(readFileSync(join(B, 'top.txt'), 'utf8'), 'top1');
+    assert.deepEqual([rootMeta(B), rootMeta(join(B, 'docs'))], above);
   });
 
   test('a version whose history file was removed by hand is a problem for its path; the rest is restored', async (t0) => {
