@@ -176,8 +176,12 @@ function bigTree(content: string): Spec {
   return spec;
 }
 
-/** `concord backup --json`, SIGKILLed once its first operation is reported (no sleep). */
-function killMidApply(A: string, B: string): Promise<{ signal: string | null }> {
+/** `concord backup --json`, sent `signal` once its first operation is reported (no sleep). */
+function killMidApply(
+  A: string,
+  B: string,
+  signal: NodeJS.Signals = 'SIGKILL',
+): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'backup', A, B, '--json', '--concurrency', '1'], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -188,11 +192,11 @@ function killMidApply(A: string, B: string): Promise<{ signal: string | null }> 
       out += d.toString();
       if (!sent && out.includes('"type":"op"')) {
         sent = true;
-        child.kill('SIGKILL');
+        child.kill(signal);
       }
     });
     child.on('error', reject);
-    child.on('close', (_code, signal) => resolve({ signal }));
+    child.on('close', (code, sig) => resolve({ code, signal: sig }));
   });
 }
 
@@ -227,4 +231,25 @@ test('S25, S15: a backup SIGKILLed mid-apply leaves history and catalog consiste
   assert.equal(all.length, 6000);
   for (const v of all) assert.ok(v.state === 'kept' || v.state === 'current');
   assert.equal(all.filter((v) => v.state === 'kept').length, 3000);
+});
+
+test('SIGINT mid-backup: exit 130; the interrupted run is no restore point, its versions are kept, the next run completes', async (t) => {
+  const { dir, A, B } = roots(t, bigTree('first'));
+  const first = contents(A);
+  await ok(['backup', A, B]);
+  for (let i = 0; i < 3000; i++) put(A, `d${i % 30}/f${i}`, `secnd ${i} `.repeat(20), T2 + i);
+  const stopped = await killMidApply(A, B, 'SIGINT');
+  assert.equal(stopped.code, 130);
+  // The latest restore point is still the first backup, whole.
+  await ok(['restore', B, '/', '--to', join(dir, 'R1')]);
+  assert.deepEqual(contents(join(dir, 'R1')), first);
+  await ok(['backup', A, B]);
+  await ok(['restore', B, '/', '--to', join(dir, 'R2')]);
+  assert.deepEqual(contents(join(dir, 'R2')), contents(A));
+  const all = await versionsJson(B);
+  assert.equal(
+    all.filter((v) => v.state === 'kept').length,
+    3000,
+    'every first version kept (S25)',
+  );
 });
