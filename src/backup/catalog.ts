@@ -227,11 +227,6 @@ export class Catalog {
       }));
   }
 
-  /** Whether `dir` is taken by a run already (a run that displaced nothing made no folder). */
-  dirTaken(dir: string): boolean {
-    return this.db.prepare('SELECT 1 FROM runs WHERE dir = ?').get(dir) !== undefined;
-  }
-
   // Settings
 
   getMeta(key: string): string | undefined {
@@ -309,7 +304,7 @@ export class Catalog {
   replaced(run: number, path: string, old: Entry | undefined, now: Entry, storedAt?: string): void {
     this.record(() => {
       this.displaceCurrent(run, path, old, storedAt);
-      this.add(run, path, now, this.treeBlob(now, path));
+      this.insertRow(run, path, now, this.treeBlob(now, path));
     });
   }
 
@@ -326,12 +321,12 @@ export class Catalog {
     this.record(() => {
       const cur = this.current(path);
       if (cur === undefined) {
-        this.add(run, path, now, this.treeBlob(now, path));
+        this.insertRow(run, path, now, this.treeBlob(now, path));
         return;
       }
       if (cur.kind !== now.kind) {
         this.displaceCurrent(run, path, undefined, undefined);
-        this.add(run, path, now, this.treeBlob(now, path));
+        this.insertRow(run, path, now, this.treeBlob(now, path));
         return;
       }
       if (cur.mtimeNs === now.mtimeNs && cur.mode === now.mode && cur.size === now.size) return;
@@ -341,7 +336,7 @@ export class Catalog {
         return;
       }
       this.q.displace.run(run, cur.id);
-      this.add(run, path, now, cur.blob);
+      this.insertRow(run, path, now, cur.blob);
     });
   }
 
@@ -351,6 +346,8 @@ export class Catalog {
       for (const v of this.versionsUnder(from)) {
         if (v.displaced !== undefined) continue;
         const path = to + v.path.slice(from.length);
+        // `to` was absent on disk; a row the catalog still holds there is stale.
+        this.displaceCurrent(run, path, undefined, undefined);
         this.q.displace.run(run, v.id);
         this.insertRow(run, path, v, v.blob);
         if (v.blob !== undefined) this.q.moveBlob.run(1, path, v.blob);
@@ -390,10 +387,6 @@ export class Catalog {
 
   private newBlob(inTree: boolean, loc: string | undefined): number {
     return Number(this.q.newBlob.run(inTree ? 1 : 0, loc ?? null).lastInsertRowid);
-  }
-
-  private add(run: number, path: string, e: Entry, blob: number | undefined): void {
-    this.insertRow(run, path, e, blob);
   }
 
   private insertRow(
