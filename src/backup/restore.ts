@@ -12,8 +12,6 @@ import { RecordingEndpoint } from './recording-endpoint.ts';
 import { freeRunDir, recoverCrashed } from './run.ts';
 
 export interface RestoreOptions {
-  /** The point in time (ms since the epoch); undefined: the latest backup. */
-  atMs?: number | undefined;
   /** Restore into this directory (created if missing, refused unless empty); else in place. */
   to?: string | undefined;
   /** Milliseconds since the epoch, for the run record of an in-place restore. */
