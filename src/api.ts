@@ -14,6 +14,7 @@ import {
   type Summary,
 } from './engine/oneway.ts';
 import { resolveLocalRoots } from './engine/roots.ts';
+import { ConcordError } from './errors.ts';
 import type { Emit } from './jobs/events.ts';
 import { filterSpec, openRunState } from './run-state.ts';
 import { expireTrash } from './trash/empty.ts';
@@ -29,6 +30,10 @@ export interface LocalSyncOptions {
   maxDelete?: number | undefined;
   /** Keep removed and overwritten files in B/.concord/trash/ (default true). */
   trash?: boolean;
+  /** Backup: the absolute folder that receives removed and overwritten files, not the trash. */
+  keepDir?: string | undefined;
+  /** Set by `concord backup`: B may be a backup root (its catalog records the run). */
+  backup?: boolean | undefined;
   concurrency?: number;
   fsync?: boolean;
   signal?: AbortSignal;
@@ -54,6 +59,19 @@ export const DEFAULT_CONCURRENCY = 128;
  */
 export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
   const roots = resolveLocalRoots(a, b);
+  if (
+    !o.backup &&
+    roots.dstExists &&
+    existsSync(join(roots.dst, STATE_DIR, 'history', 'catalog.db'))
+  )
+    throw new ConcordError(
+      'guard',
+      `is a backup root: ${o.mode} would change it without keeping its history`,
+      {
+        path: b,
+        hint: 'back up into it with concord backup A B; concord restore reads from it',
+      },
+    );
   const state = await openRunState(roots, a, b, {
     dryRun: o.dryRun ?? false,
     checksum: o.checksum ?? false,
@@ -74,7 +92,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     pool,
     root: roots.dst,
     uri: b,
-    trashDir: (o.trash ?? true) ? trashDir(roots.dst, new Date(now())) : undefined,
+    trashDir: o.keepDir ?? ((o.trash ?? true) ? trashDir(roots.dst, new Date(now())) : undefined),
     walkThread,
     copiesBeforePool,
     fsync: o.fsync ?? false,

@@ -1,13 +1,15 @@
 import { parseArgs } from 'node:util';
 import { POLICIES, type Policy } from '../core/conflict.ts';
 import type { FilterRule } from '../core/filter.ts';
+import type { RetentionPolicy } from '../core/retention.ts';
+import { AGE_HINT, parseAge } from '../core/time-arg.ts';
 import { ConcordError } from '../errors.ts';
 
 export type Mode = 'replica' | 'mirror' | 'two-way' | 'backup';
 const MODES: readonly Mode[] = ['replica', 'mirror', 'two-way', 'backup'];
 
 export interface SyncArgs {
-  command: 'sync' | 'copy' | 'mirror' | 'plan';
+  command: 'sync' | 'copy' | 'mirror' | 'plan' | 'backup';
   a: string;
   b: string;
   mode: Mode;
@@ -26,7 +28,16 @@ export interface SyncArgs {
   conflict: Policy | undefined;
   conflictFallback: Exclude<Policy, 'prompt'> | undefined;
   force: boolean;
+  /** Backup: the retention flags given (undefined: none, the remembered policy holds). */
+  retention: RetentionPolicy | undefined;
 }
+
+/** The retention flags of `concord backup` and `concord prune`. */
+export const retentionOptions = {
+  'keep-last': { type: 'string' },
+  'keep-within': { type: 'string' },
+  'keep-staggered': { type: 'boolean' },
+} as const;
 
 const syncOptions = {
   mode: { type: 'string' },
@@ -44,6 +55,7 @@ const syncOptions = {
   conflict: { type: 'string' },
   'conflict-fallback': { type: 'string' },
   force: { type: 'boolean' },
+  ...retentionOptions,
 } as const;
 
 import { DEFAULT_CONCURRENCY } from '../api.ts';
@@ -70,9 +82,16 @@ export function parseSyncArgs(command: SyncArgs['command'], argv: string[]): Syn
     );
   }
   const [a, b] = pairRun ? ['', ''] : (positionals as [string, string]);
-  let mode: Mode = command === 'copy' ? 'replica' : command === 'mirror' ? 'mirror' : 'two-way';
+  let mode: Mode =
+    command === 'copy'
+      ? 'replica'
+      : command === 'mirror'
+        ? 'mirror'
+        : command === 'backup'
+          ? 'backup'
+          : 'two-way';
   if (values.mode !== undefined) {
-    if (command === 'copy' || command === 'mirror') {
+    if (command === 'copy' || command === 'mirror' || command === 'backup') {
       throw new ConcordError('usage', `--mode does not go with concord ${command}`, {
         hint: `concord ${command} is mode ${mode}; use concord sync --mode ... for another`,
       });
@@ -91,7 +110,22 @@ export function parseSyncArgs(command: SyncArgs['command'], argv: string[]): Syn
     values['conflict-fallback'],
     POLICIES.filter((p) => p !== 'prompt'),
   ) as Exclude<Policy, 'prompt'> | undefined;
-  if ((conflict || conflictFallback) && (mode === 'replica' || mode === 'mirror')) {
+  const retention = parseRetention(values);
+  if (mode === 'backup' && values['no-trash']) {
+    throw new ConcordError('usage', '--no-trash does not go with backup', {
+      hint: 'a backup keeps every replaced version in B/.concord/history/; prune it with --keep-last, --keep-within or --keep-staggered',
+    });
+  }
+  if (retention !== undefined && mode !== 'backup') {
+    throw new ConcordError(
+      'usage',
+      `--keep-last, --keep-within and --keep-staggered do not go with mode ${mode}`,
+      {
+        hint: 'they set the retention of a backup: concord backup A B --keep-...',
+      },
+    );
+  }
+  if ((conflict || conflictFallback) && mode !== 'two-way') {
     throw new ConcordError('usage', `--conflict does not go with mode ${mode}`, {
       hint: 'conflicts happen in two-way sync only (concord sync A B)',
     });
@@ -121,7 +155,32 @@ export function parseSyncArgs(command: SyncArgs['command'], argv: string[]): Syn
         : integer('concurrency', values.concurrency, 1, 1024),
     fsync: values.fsync ?? false,
     yes: values.yes ?? false,
+    retention,
   };
+}
+
+/** The retention policy the flags give, or undefined when none was given. */
+export function parseRetention(values: {
+  'keep-last'?: string | undefined;
+  'keep-within'?: string | undefined;
+  'keep-staggered'?: boolean | undefined;
+}): RetentionPolicy | undefined {
+  const last = values['keep-last'];
+  const within = values['keep-within'];
+  const staggered = values['keep-staggered'] ?? false;
+  if (last === undefined && within === undefined && !staggered) return undefined;
+  const policy: RetentionPolicy = {};
+  if (last !== undefined) policy.keepLast = integer('keep-last', last, 0);
+  if (within !== undefined) {
+    const ms = parseAge(within);
+    if (ms === undefined)
+      throw new ConcordError('usage', `--keep-within must be an age, not '${within}'`, {
+        hint: AGE_HINT,
+      });
+    policy.keepWithinMs = ms;
+  }
+  if (staggered) policy.keepStaggered = true;
+  return policy;
 }
 
 /** --include and --exclude rules in command-line order: the last match wins. */

@@ -9,7 +9,7 @@ import { humanRenderer, jsonRenderer, type Out } from './render.ts';
 
 /** copy, mirror, sync and plan: arguments in, a renderer on the run's events, an exit code out. */
 export async function runSyncCommand(
-  command: SyncArgs['command'],
+  command: Exclude<SyncArgs['command'], 'backup'>,
   argv: string[],
   out: Out,
 ): Promise<number> {
@@ -18,6 +18,10 @@ export async function runSyncCommand(
   if (args.mode === 'two-way' && (command === 'sync' || command === 'plan')) {
     const { runTwoWayCommand } = await import('./twoway-command.ts');
     return runTwoWayCommand(command, args, out);
+  }
+  if (args.mode === 'backup') {
+    const { runBackupSync } = await import('./backup-command.ts');
+    return runBackupSync(command, args, out);
   }
   if (args.mode !== 'replica' && args.mode !== 'mirror') {
     throw new ConcordError('not-implemented', `mode ${args.mode} is not available yet`, {

@@ -42,7 +42,7 @@ export interface Deps {
 export interface Summary {
   type: 'summary';
   jobId: string;
-  mode: OneWayMode | 'two-way';
+  mode: OneWayMode | 'two-way' | 'backup';
   dryRun: boolean;
   created: number;
   updated: number;

@@ -190,9 +190,14 @@ describe('refused with exit 2, one line naming the path and the fix, nothing cha
     );
   });
 
-  test('mode backup is not available yet', async (t) => {
+  test('backup refuses --no-trash, and retention flags go with backup only', async (t) => {
     const { dir, A, B } = pair(t);
-    await refused(dir, [['sync', A, B, '--mode', 'backup'], 'backup', 'not available', HAS_FIX]);
+    await refused(
+      dir,
+      [['sync', A, B, '--mode', 'backup', '--no-trash'], '--no-trash', HAS_FIX],
+      [['mirror', A, B, '--keep-last', '3'], '--keep-last', HAS_FIX],
+      [['backup', A, B, '--keep-within', 'soon'], "'soon'", HAS_FIX],
+    );
   });
 
   test('two-way options are refused with one-way modes', async (t) => {
