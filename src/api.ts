@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { isBackupRoot } from './backup/catalog.ts';
 import type { FilterRule } from './core/filter.ts';
 import type { OneWayMode } from './core/oneway.ts';
 import { LocalEndpoint, STATE_DIR } from './endpoint/local/local.ts';
@@ -59,11 +60,7 @@ export const DEFAULT_CONCURRENCY = 128;
  */
 export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
   const roots = resolveLocalRoots(a, b);
-  if (
-    !o.backup &&
-    roots.dstExists &&
-    existsSync(join(roots.dst, STATE_DIR, 'history', 'catalog.db'))
-  )
+  if (!o.backup && roots.dstExists && isBackupRoot(roots.dst))
     throw new ConcordError(
       'guard',
       `is a backup root: ${o.mode} would change it without keeping its history`,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_CONCURRENCY, trashDir } from './api.ts';
+import { isBackupRoot } from './backup/catalog.ts';
 import type { Choice, Policy } from './core/conflict.ts';
 import type { FilterRule } from './core/filter.ts';
 import { STATE_DIR } from './core/path.ts';
@@ -86,6 +87,19 @@ export async function openTwoWayLocal(
     guardMissing(db, a);
     guardMissing(db, b);
     const roots = resolveLocalRoots(a, b);
+    for (const [abs, shown] of [
+      [roots.src, a],
+      [roots.dst, b],
+    ] as const)
+      if (existsSync(abs) && isBackupRoot(abs))
+        throw new ConcordError(
+          'guard',
+          'is a backup root: two-way sync would change it without keeping its history',
+          {
+            path: shown,
+            hint: 'back up into it with concord backup A B; concord restore reads from it',
+          },
+        );
     let idA = readRootId(roots.src);
     let idB = roots.dstExists ? readRootId(roots.dst) : undefined;
     if (!idA) guardUnmarked(db, roots.src, a);

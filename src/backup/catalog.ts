@@ -10,6 +10,11 @@ import { ConcordError, errText } from '../errors.ts';
 export const HISTORY_DIR = join(STATE_DIR, 'history');
 export const CATALOG_FILE = 'catalog.db';
 
+/** A root that `concord backup` writes into: only backup may change it (its history would miss the rest). */
+export function isBackupRoot(root: string): boolean {
+  return existsSync(join(root, HISTORY_DIR, CATALOG_FILE));
+}
+
 export type RunKind = 'backup' | 'restore';
 /** running: not finished (a crash if found by the next run); partial: interrupted, settled. */
 export type RunState = 'running' | 'complete' | 'partial';

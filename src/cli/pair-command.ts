@@ -18,12 +18,19 @@ import {
   removePair,
 } from '../index/pairs.ts';
 import { openStateDb, type StateDb } from '../index/state-db.ts';
-import { type Mode, rulesFrom, type SyncArgs, usageFrom } from './args.ts';
+import {
+  type Mode,
+  parseRetention,
+  retentionOptions,
+  rulesFrom,
+  type SyncArgs,
+  usageFrom,
+} from './args.ts';
 import { toJson } from './format.ts';
 import type { Out } from './render.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const PAIR_MODES: readonly Mode[] = ['two-way', 'replica', 'mirror'];
+const PAIR_MODES: readonly Mode[] = ['two-way', 'replica', 'mirror', 'backup'];
 
 /** `concord pair add|list|remove|forget`. */
 export async function runPairCommand(argv: string[], out: Out): Promise<number> {
@@ -77,6 +84,8 @@ export function usePair(args: SyncArgs): void {
   args.conflict ??= o.conflict as SyncArgs['conflict'];
   args.conflictFallback ??= o.conflictFallback as SyncArgs['conflictFallback'];
   args.maxDelete ??= o.maxDelete;
+  // The backup catalog remembers the policy too; the pair's is what `pair add` was given.
+  args.retention ??= o.retention;
 }
 
 function named(db: StateDb, name: string): Pair {
@@ -122,6 +131,7 @@ function add(db: StateDb, argv: string[], out: Out): number {
         exclude: { type: 'string', multiple: true },
         include: { type: 'string', multiple: true },
         'max-delete': { type: 'string' },
+        ...retentionOptions,
       },
     });
   } catch (err) {
@@ -130,7 +140,7 @@ function add(db: StateDb, argv: string[], out: Out): number {
   const { values, positionals, tokens } = parsed;
   if (positionals.length !== 3)
     throw new ConcordError('usage', 'pair add needs a name and two roots', {
-      hint: 'concord pair add NAME A B [--mode two-way|replica|mirror] [--conflict POLICY]',
+      hint: 'concord pair add NAME A B [--mode two-way|replica|mirror|backup] [--conflict POLICY]',
     });
   const [name, a, b] = positionals as [string, string, string];
   if (!NAME.test(name))
@@ -150,6 +160,20 @@ function add(db: StateDb, argv: string[], out: Out): number {
         hint: `use one of: ${allowed.join(', ')}`,
       });
   }
+  const retention = parseRetention(values as Parameters<typeof parseRetention>[0]);
+  if (retention !== undefined && mode !== 'backup')
+    throw new ConcordError(
+      'usage',
+      `--keep-last, --keep-within and --keep-staggered do not go with mode ${mode}`,
+      { hint: 'they set the retention of a backup pair: --mode backup --keep-...' },
+    );
+  if (
+    (values.conflict !== undefined || values['conflict-fallback'] !== undefined) &&
+    mode !== 'two-way'
+  )
+    throw new ConcordError('usage', `--conflict does not go with mode ${mode}`, {
+      hint: 'conflicts happen in two-way sync only',
+    });
   const maxText = values['max-delete'] as string | undefined;
   if (maxText !== undefined && !/^\d+$/.test(maxText))
     throw new ConcordError('usage', `--max-delete must be a whole number, not '${maxText}'`);
@@ -168,6 +192,7 @@ function add(db: StateDb, argv: string[], out: Out): number {
     exclude: rules.filter((r) => r.type === 'exclude').map((r) => r.pattern),
     include: rules.filter((r) => r.type === 'include').map((r) => r.pattern),
     maxDelete: maxText === undefined ? undefined : Number(maxText),
+    retention,
   };
   const existing = pairOfRoots(db, idA, idB);
   if (existing?.pair.name !== undefined)

@@ -1,3 +1,4 @@
+import type { RetentionPolicy } from '../core/retention.ts';
 import type { StateDb } from './state-db.ts';
 
 /** What a pair remembers besides its roots: the options its runs use. */
@@ -7,6 +8,8 @@ export interface PairOptions {
   exclude?: string[] | undefined;
   include?: string[] | undefined;
   maxDelete?: number | undefined;
+  /** Backup pairs: the retention given to `pair add`. */
+  retention?: RetentionPolicy | undefined;
 }
 
 export interface Pair {

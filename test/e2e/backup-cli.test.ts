@@ -112,6 +112,8 @@ describe('bad input: exit 2, one line naming the path and the fix, nothing chang
       // A mirror or a copy would change B without keeping its history (S25).
       [['mirror', A, B], B, 'is a backup root', 'concord backup', HAS_FIX],
       [['copy', A, B], B, 'is a backup root', HAS_FIX],
+      [['sync', A, B], B, 'is a backup root', 'two-way', HAS_FIX],
+      [['sync', B, A], B, 'is a backup root', HAS_FIX],
     ];
     for (const [args, ...needles] of cases) {
       const r = await cli(args);

@@ -292,6 +292,26 @@ describe('concord pair add / list / sync NAME', () => {
       'the command line wins',
     );
   });
+  test('a backup pair: sync NAME backs up, keeps the replaced version and applies the remembered --keep-last (S25, S26)', async (t) => {
+    const { A, B, name } = await added(t, ['--mode', 'backup', '--keep-last', '1']);
+    assert.equal((await cli(['sync', name])).code, 0);
+    for (const [content, mtime] of [
+      ['v2', T2],
+      ['v3', T3],
+    ] as const) {
+      put(A, 'a.txt', content, mtime);
+      const r = await cli(['sync', name]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.deepEqual(contents(B)['a.txt'], { kind: 'file', content: 'v3' });
+    const v = await cli(['versions', B, 'a.txt', '--json']);
+    assert.equal(v.code, 0, v.stderr);
+    const states = (JSON.parse(v.stdout) as { state: string }[]).map((x) => x.state).sort();
+    // v1 was pruned by --keep-last 1; v2 is kept, v3 is current.
+    assert.deepEqual(states, ['current', 'kept']);
+    const listed = await listedAt(A);
+    assert.equal(listed[0]?.mode, 'backup');
+  });
 });
 
 describe('pair: bad input is refused with one line (exit 2)', () => {
@@ -360,8 +380,16 @@ describe('pair: bad input is refused with one line (exit 2)', () => {
       "unknown --conflict policy 'keep-mine'",
     );
     assertRefused(
-      await cli(['pair', 'add', name, A, B, '--mode', 'backup']),
-      "unknown mode 'backup'",
+      await cli(['pair', 'add', name, A, B, '--mode', 'archive']),
+      "unknown mode 'archive'",
+    );
+    assertRefused(
+      await cli(['pair', 'add', name, A, B, '--keep-last', '3']),
+      '--keep-last, --keep-within and --keep-staggered do not go with mode two-way',
+    );
+    assertRefused(
+      await cli(['pair', 'add', name, A, B, '--mode', 'backup', '--conflict', 'keep-newer']),
+      '--conflict does not go with mode backup',
     );
     assertRefused(await cli(['pair', 'add', name, A, B, '--max-delete', 'lots']), '--max-delete');
     assertRefused(
