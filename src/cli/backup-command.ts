@@ -212,7 +212,7 @@ async function runRestore(argv: string[], out: Out): Promise<number> {
     } else {
       for (const pr of r.problems) out.stderr.write(`concord: ${problemLine(pr)}\n`);
       out.stdout.write(
-        `restored ${path === '' ? '/' : path} as the backup of ${iso(point.timeMs)} saw it, ${values.to === undefined ? `in place in ${b}` : `into ${values.to}`}: ${formatCount(r.restored)} entries, ${formatBytes(r.bytes)}\n`,
+        `restored ${path === '' ? '/' : path} as the backup of ${iso(point.timeMs)} saw it, ${values.to === undefined ? `in place in ${b}` : `into ${values.to}`}: ${formatCount(r.restored)} ${r.restored === 1 ? 'entry' : 'entries'}, ${formatBytes(r.bytes)}\n`,
       );
     }
     return r.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
