@@ -1,6 +1,6 @@
 import type { CompareOptions } from './compare.ts';
 import { type Entry, sameMtime } from './entry.ts';
-import { basename, compareNames, comparePaths, parent, type RelPath } from './path.ts';
+import { basename, compareNames, parent, type RelPath } from './path.ts';
 import { type Operation, Phase, same } from './plan.ts';
 
 /**
@@ -26,9 +26,9 @@ import { type Operation, Phase, same } from './plan.ts';
  */
 
 export interface MoveInput {
-  /** Creations the plan has not applied yet: mkdir and copy of entries new on A. */
+  /** Creations the plan has not applied yet: mkdir and copy of entries new on A; parents first. */
   creations: readonly Operation[];
-  /** Deletions of entries extra on B (their whole subtrees). */
+  /** Deletions of entries extra on B (their whole subtrees); parents first. */
   deletions: readonly Operation[];
   /** Directories whose listing on A (on B) the plan does not wholly stand for. */
   irregularA: ReadonlySet<RelPath>;
@@ -178,9 +178,9 @@ function take(n: Node): void {
 }
 
 interface Forest {
-  /** Directories in parent-first path order. */
+  /** Directories, parents first. */
   dirs: Node[];
-  /** Files (non-empty) in path order. */
+  /** Files (non-empty), in the order given. */
   fileNodes: Node[];
   files: number;
 }
@@ -206,14 +206,14 @@ function buildForest(
       partial: false,
     });
   }
-  const nodes = [...byPath.values()].sort((p, q) => comparePaths(p.path, q.path));
-  const tops: Node[] = [];
+  // The walk's order is parent-first already: sorting 50,000 paths cost more than the rest.
+  const nodes = [...byPath.values()];
   for (const n of nodes) {
     const up = byPath.get(parent(n.path));
     if (up && up.path !== n.path) {
       n.parent = up;
       up.children.push(n);
-    } else tops.push(n);
+    }
   }
   // Children-first, so each directory sees its children's keys and flags.
   for (let i = nodes.length - 1; i >= 0; i--) {
