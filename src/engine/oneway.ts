@@ -32,6 +32,8 @@ export interface OneWayOptions {
   caches?: { src?: HashCache | undefined; dst?: HashCache | undefined } | undefined;
   /** Mirror: rename extras on B that hold what is new on A, instead of delete + copy (default true). */
   moves?: boolean | undefined;
+  /** Creations held back for move detection, at most (default HELD_MAX; tests set less). */
+  holdMax?: number | undefined;
 }
 
 /**
@@ -184,7 +186,7 @@ export async function runOneWay(
       if (holding && op.reason === 'new') {
         rest.push(op);
         held.push(op);
-        if (held.length <= HELD_MAX) continue;
+        if (held.length <= (opts.holdMax ?? HELD_MAX)) continue;
         holding = false;
         // In emission order, parents first: everything held goes, this one last.
         for (const h of held) {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openLocalRun } from '../../src/api.ts';
 import { execute } from '../../src/apply/execute.ts';
-import { planOneWay } from '../../src/engine/oneway.ts';
+import { planOneWay, runOneWay } from '../../src/engine/oneway.ts';
 import {
   assertRefused,
   cli,
@@ -309,5 +309,23 @@ describe('a move that cannot be done falls back to copy + delete, never to a los
     for (const [p, seen] of Object.entries(contents(A)))
       assert.deepEqual(c[p], seen, `${p} as on A`);
     assert.equal(c['elsewhere/2020/a.jpg']?.content, body('a'), 'what was moved away stays');
+  });
+});
+
+describe('creations held back for move detection stay bounded', () => {
+  test('S24: past the limit every held creation is applied at once, in order, and the run is still exact', async (t) => {
+    const spec: Spec = { 'keep.txt': { content: body('k', 1), mtime: T1 } };
+    for (let i = 0; i < 6; i++) spec[`d${i}/f${i}.txt`] = { content: body(`${i}`, 1), mtime: T2 };
+    const { A, B } = roots(t, spec, { 'keep.txt': { content: body('k', 1), mtime: T1 } });
+    utimesSync(B, T3, T3);
+    const run = await openLocalRun(A, B, { mode: 'mirror', workers: false });
+    try {
+      const { summary } = await runOneWay(run.src, run.dst, { ...run.opts, holdMax: 3 }, run.deps);
+      assert.deepEqual(summary.problems, []);
+      assert.equal(summary.created, 12);
+    } finally {
+      await run.close();
+    }
+    assert.deepEqual(readTree(B), readTree(A));
   });
 });
