@@ -38,9 +38,10 @@ export interface OneWayOptions {
 
 /**
  * Creations held back from streaming for move detection, at most: past it they are all
- * applied at once and the run detects no moves, so memory stays bounded (~0.3 KB each).
+ * applied at once and the run detects no moves, so memory stays bounded. Measured: 52,000
+ * held creations took the small tree's copy from 132 to 179 MB (~0.9 KB each).
  */
-const HELD_MAX = 100_000;
+const HELD_MAX = 50_000;
 
 export interface Deps {
   emit: Emit;
