@@ -28,6 +28,11 @@ export interface ApplyOptions {
   keepDone?: boolean | undefined;
   /** Called after each operation that succeeded (two-way records its ancestor then). */
   onDone?: ((op: Operation) => void | Promise<void>) | undefined;
+  /**
+   * What to run instead of an operation that failed: a move's fallback is the creations and
+   * deletions it stood for (S24: a move is an optimization, never a reason to lose or skip).
+   */
+  fallback?: ((op: Operation) => readonly Operation[] | undefined) | undefined;
 }
 
 /**
@@ -132,6 +137,12 @@ export class Executor {
         ...(bytes ? { size: bytes } : {}),
       });
     } catch (err) {
+      const instead = this.opts.fallback?.(op);
+      if (instead) {
+        progress.filesDone++;
+        for (const alt of instead) await this.add(alt);
+        return;
+      }
       if (op.op === 'mkdir') this.failedDirs.add(op.path);
       const p = toProblem(op, err, this.src.localPath?.(''));
       result.problems.push(p);

@@ -8,7 +8,8 @@ import type { Endpoint } from '../endpoint/endpoint.ts';
 import { ConcordError, errText } from '../errors.ts';
 import type { Emit } from '../jobs/events.ts';
 import type { HashCache } from '../scan/hash-cache.ts';
-import { scanAndPlan } from './scan-plan.ts';
+import { detectMoves } from './oneway-moves.ts';
+import { type DirSeen, scanAndPlan } from './scan-plan.ts';
 
 export interface OneWayOptions {
   mode: OneWayMode;
@@ -29,7 +30,18 @@ export interface OneWayOptions {
   keepPlan?: boolean | undefined;
   /** The roots' file indexes, for --checksum. */
   caches?: { src?: HashCache | undefined; dst?: HashCache | undefined } | undefined;
+  /** Mirror: rename extras on B that hold what is new on A, instead of delete + copy (default true). */
+  moves?: boolean | undefined;
+  /** Creations held back for move detection, at most (default HELD_MAX; tests set less). */
+  holdMax?: number | undefined;
 }
+
+/**
+ * Creations held back from streaming for move detection, at most: past it they are all
+ * applied at once and the run detects no moves, so memory stays bounded. Measured: 52,000
+ * held creations took the small tree's copy from 132 to 179 MB (~0.9 KB each).
+ */
+const HELD_MAX = 50_000;
 
 export interface Deps {
   emit: Emit;
@@ -65,24 +77,31 @@ export interface OneWayResult {
   plan: Operation[];
 }
 
-/** Plans a one-way run; changes nothing (unless `onDir` does). */
+/**
+ * Plans a one-way run; changes nothing (unless `onDir` does). `applied`: operations `onDir`
+ * has handed to the executor (no move may take them).
+ */
 export async function planOneWay(
   src: Endpoint,
   dst: Endpoint,
   opts: OneWayOptions,
   deps: Deps,
-  onDir?: (ops: readonly Operation[]) => Promise<readonly Operation[]>,
+  onDir?: (ops: readonly Operation[], at: DirSeen) => Promise<readonly Operation[]>,
+  applied: ReadonlySet<Operation> = new Set(),
 ) {
   const caps = await dst.capabilities();
   const tolerance = maxBig(opts.modifyWindowNs, caps.mtimePrecisionNs);
   deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'scan' });
+  const compare = { checksum: opts.checksum, mtimeToleranceNs: tolerance };
+  const moves = detectsMoves(opts);
   const scanned = await scanAndPlan(
     src,
     dst,
     {
       mode: opts.mode,
-      compare: { checksum: opts.checksum, mtimeToleranceNs: tolerance },
+      compare,
       filter: opts.filter,
+      trackMoves: moves,
       walkAheadAfter: opts.walkAheadAfter,
       onDir,
       caches: opts.caches,
@@ -92,7 +111,24 @@ export async function planOneWay(
     deps.jobId,
     deps.now,
   );
-  return { ...scanned, ops: orderPlan(scanned.ops) };
+  // An interrupted scan saw only part of the trees: no pairs from half the evidence.
+  if (!moves || opts.signal?.aborted)
+    return {
+      ...scanned,
+      ops: orderPlan(scanned.ops),
+      fallbacks: new Map<Operation, Operation[]>(),
+    };
+  const moved = await detectMoves(src, dst, scanned, compare, applied);
+  return {
+    ...scanned,
+    ops: orderPlan(moved.ops),
+    fallbacks: moved.fallbacks,
+    hashed: scanned.hashed + moved.hashed,
+  };
+}
+
+function detectsMoves(opts: OneWayOptions): boolean {
+  return opts.mode === 'mirror' && opts.moves !== false;
 }
 
 /** Scan, plan, check the guard rails, apply: `concord copy` and `concord mirror`. */
@@ -103,6 +139,7 @@ export async function runOneWay(
   deps: Deps,
 ): Promise<OneWayResult> {
   const started = deps.now();
+  let fallbacks = new Map<Operation, Operation[]>();
   const ex = new Executor(
     src,
     dst,
@@ -111,6 +148,7 @@ export async function runOneWay(
       signal: opts.signal,
       now: deps.now,
       keepDone: opts.keepPlan !== false,
+      fallback: (op) => fallbacks.get(op),
     },
     deps.emit,
     deps.jobId,
@@ -124,12 +162,17 @@ export async function runOneWay(
   const keepPlan = opts.keepPlan !== false;
   const streamed = new Set<Operation>();
   let rootReady = false;
-  const onDir = async (ops: readonly Operation[]): Promise<readonly Operation[]> => {
+  // Moves pair creations with extras found anywhere in the walk, so creations wait for its
+  // end, unless B's root is empty (nothing there can move) or too many are waiting.
+  let holding = detectsMoves(opts);
+  let held: Operation[] = [];
+  const onDir = async (ops: readonly Operation[], at: DirSeen): Promise<readonly Operation[]> => {
     if (!streaming) return ops;
     if (ops.some((o) => o.phase === Phase.Clear)) {
       streaming = false;
       return ops;
     }
+    if (at.dir === '' && at.dstEntries === 0) holding = false;
     if (!rootReady) {
       rootReady = true;
       deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
@@ -141,6 +184,19 @@ export async function runOneWay(
         rest.push(op);
         continue;
       }
+      if (holding && op.reason === 'new') {
+        rest.push(op);
+        held.push(op);
+        if (held.length <= (opts.holdMax ?? HELD_MAX)) continue;
+        holding = false;
+        // In emission order, parents first: everything held goes, this one last.
+        for (const h of held) {
+          streamed.add(h);
+          await ex.add(h);
+        }
+        held = [];
+        continue;
+      }
       if (keepPlan) {
         streamed.add(op);
         rest.push(op);
@@ -149,7 +205,8 @@ export async function runOneWay(
     }
     return rest;
   };
-  const planned = await planOneWay(src, dst, opts, deps, onDir);
+  const planned = await planOneWay(src, dst, opts, deps, onDir, streamed);
+  fallbacks = planned.fallbacks;
   const toDelete = deletions(planned.ops);
   if (exceedsMaxDelete(toDelete, opts.maxDelete)) {
     throw new ConcordError(

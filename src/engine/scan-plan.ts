@@ -42,7 +42,9 @@ export interface ScanPlanOptions {
    * Called with each directory's operations as soon as they are decided (to start applying);
    * returns those the plan must still hold (the ones it did not take).
    */
-  onDir?: ((ops: readonly Operation[]) => Promise<readonly Operation[]>) | undefined;
+  onDir?: ((ops: readonly Operation[], at: DirSeen) => Promise<readonly Operation[]>) | undefined;
+  /** Note the directories move detection cannot take whole (ScanPlanResult.irregular). */
+  trackMoves?: boolean | undefined;
   /** Stops the walk between directories (SIGINT, SIGTERM): the plan is then partial. */
   signal?: AbortSignal | undefined;
   /** File indexes of the roots: with --checksum, hashes are reused from them and kept there. */
@@ -60,6 +62,19 @@ export interface ScanPlanResult {
   /** Files read to be hashed, and files whose indexed hash was reused. */
   hashed: number;
   hashReused: number;
+  /**
+   * With trackMoves: directories new on A (extra on B) whose listing held something the plan
+   * does not stand for (excluded, unreadable, special or leftover entries): a rename of the
+   * whole directory would carry it along or leave it out, so it never moves whole.
+   */
+  irregular: { A: Set<RelPath>; B: Set<RelPath> };
+}
+
+/** What onDir learns of the directory besides its operations. */
+export interface DirSeen {
+  dir: RelPath;
+  /** Entries of the directory on B that the filter keeps (0 when B lacks it). */
+  dstEntries: number;
 }
 
 /**
@@ -101,6 +116,7 @@ export async function scanAndPlan(
     entriesScanned: 0,
     hashed: 0,
     hashReused: 0,
+    irregular: { A: new Set(), B: new Set() },
   };
   // The index is consulted only to compare content: size + mtime compare without it.
   const caches = opts.compare.checksum ? opts.caches : undefined;
@@ -139,6 +155,10 @@ export async function scanAndPlan(
     collect(out.problems, srcList, 'A');
     collect(out.problems, dstList, 'B');
     if (dstList?.leftovers) out.leftovers.push(...dstList.leftovers);
+    // Only subtrees new on A or extra on B can move; others need no note.
+    const movable = opts.trackMoves && (descend.removing === 'extra' || !descend.dst);
+    if (movable && srcList && !wholeListing(srcList)) out.irregular.A.add(dir);
+    if (movable && dstList && !wholeListing(dstList)) out.irregular.B.add(dir);
     // An unreadable target directory cannot be written into safely; an unreadable source
     // directory says nothing about what its target counterpart should hold (S17).
     if (
@@ -196,8 +216,14 @@ export async function scanAndPlan(
     }
 
     const keep = (e: Entry) => !filter(join(dir, e.name), e.kind === 'dir');
-    const srcEntries = srcList && entriesOf(srcList).filter(keep);
-    const dstEntries = dstList && entriesOf(dstList).filter(keep);
+    const srcAll = srcList && entriesOf(srcList);
+    const dstAll = dstList && entriesOf(dstList);
+    const srcEntries = srcAll?.filter(keep);
+    const dstEntries = dstAll?.filter(keep);
+    if (movable && srcAll && srcEntries && srcEntries.length < srcAll.length)
+      out.irregular.A.add(dir);
+    if (movable && dstAll && dstEntries && dstEntries.length < dstAll.length)
+      out.irregular.B.add(dir);
     out.entriesScanned += (srcEntries?.length ?? 0) + (dstEntries?.length ?? 0);
     for (const p of srcList?.problems ?? [])
       if (p.path !== dir) input.protectedNames.add(basename(p.path));
@@ -224,7 +250,8 @@ export async function scanAndPlan(
     }
     if (srcCache && srcEntries && srcList) srcCache.record(srcEntries, srcList.complete);
     if (dstCache && dstEntries && dstList) dstCache.record(dstEntries, dstList.complete);
-    out.ops.push(...(opts.onDir ? await opts.onDir(decided.ops) : decided.ops));
+    const seen = { dir, dstEntries: dstEntries?.length ?? 0 };
+    out.ops.push(...(opts.onDir ? await opts.onDir(decided.ops, seen) : decided.ops));
     out.problems.push(...decided.problems);
     pushVisits(dir, decided, byName(srcEntries), byName(dstEntries));
     progress(dir);
@@ -288,6 +315,11 @@ function sameIndexedContent(
 
 function listOf(ep: Endpoint, dir: RelPath): Promise<AnyListing> {
   return ep.listPacked ? ep.listPacked(dir) : ep.list(dir);
+}
+
+/** A listing read in full, with nothing in it left out of the plan. */
+function wholeListing(l: AnyListing): boolean {
+  return l.complete && l.problems.length === 0 && (l.leftovers?.length ?? 0) === 0;
 }
 
 function countOf(l: AnyListing): number {
