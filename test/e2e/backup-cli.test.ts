@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { CLI, type Spec } from '../helpers/tree.ts';
@@ -254,4 +254,26 @@ test('SIGINT mid-backup: exit 130; the interrupted run is no restore point, its 
     3000,
     'every first version kept (S25)',
   );
+});
+
+test('S24 + S25: a renamed folder is one move in a backup (nothing copied), and restores at both times give the source as it was', async (t) => {
+  const { dir, A, B } = roots(t, {
+    'd/one.txt': { content: 'one', mtime: T1 },
+    'd/sub/two.txt': { content: 'two', mtime: T1 },
+    'top.txt': { content: 'top', mtime: T1 },
+  });
+  await ok(['backup', A, B]);
+  const before = readTree(A, { meta: false });
+  const [first] = await versionsJson(B, 'top.txt');
+  renameSync(join(A, 'd'), join(A, 'e'));
+  const s = summaryOf(await ok(['backup', A, B, '--json']));
+  assert.equal(s.moved, 1);
+  assert.equal(s.bytesCopied, 0);
+  assert.equal(s.deleted, 0);
+  const then = join(dir, 'then');
+  const now = join(dir, 'now');
+  await ok(['restore', B, '/', '--at', (first as VersionJson).versionTime, '--to', then]);
+  await ok(['restore', B, '/', '--to', now]);
+  assert.deepEqual(readTree(then, { meta: false }), before);
+  assert.deepEqual(readTree(now, { meta: false }), readTree(A, { meta: false }));
 });
