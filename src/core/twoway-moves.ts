@@ -53,6 +53,8 @@ const stampOn = (b: Base, s: Side) => (s === 'A' ? b.stampA : b.stampB);
 export function moveCandidates(
   ops: readonly TwoWayOp[],
   troubled: readonly RelPath[],
+  /** Whether a directory may move whole (else what is below it is paired on its own). */
+  dirAllowed: (c: MoveCandidate) => boolean = () => true,
 ): MoveCandidate[] {
   const byIno = new Map<string, TwoWayOp>();
   for (const o of ops) {
@@ -89,7 +91,7 @@ export function moveCandidates(
   const index = pathIndex(ops);
   const dirs = new Set<MoveCandidate>();
   for (const c of dirCands) {
-    if (inMoved(c) || !wholeDir(c, index, troubled)) continue;
+    if (inMoved(c) || !dirAllowed(c) || !wholeDir(c, index, troubled)) continue;
     dirs.add(c);
     froms.add(c.from);
     tos.add(c.to);

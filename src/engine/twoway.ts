@@ -198,6 +198,9 @@ export async function planTwoWay(
   const emitted: TwoWayOp[] = [];
   const conflicts: Conflict[] = [];
   const inline: Conflict[] = [];
+  // Entries the filter leaves out, where a listing held them: a directory holding one is never
+  // renamed whole, since the rename would carry it along, where delete + create leaves it (S24).
+  const leftOut: RelPath[] = [];
   const list = (ep: Endpoint, dir: RelPath): Promise<AnyListing> =>
     ep.listPacked ? ep.listPacked(dir) : ep.list(dir);
   const listBoth = (dir: RelPath, d: { a: boolean; b: boolean }) => {
@@ -275,6 +278,13 @@ export async function planTwoWay(
       !filter(join(dir, e.name), e.kind === 'dir');
     const ea = la?.entries.filter(keep);
     const eb = lb?.entries.filter(keep);
+    if (!firstRun)
+      for (const [l, kept] of [
+        [la, ea],
+        [lb, eb],
+      ] as const)
+        if (l && kept && kept.length !== l.entries.length)
+          for (const e of l.entries) if (!keep(e)) leftOut.push(join(dir, e.name));
     // S21: an ancestor row that the filter now excludes is untracked, not deleted.
     const base = opts.ancestors.dir(dir).filter(keep);
     const protectedNames = new Set<string>();
@@ -394,9 +404,22 @@ export async function planTwoWay(
    */
   async function withMoves(live: TwoWayOp[]): Promise<TwoWayOp[]> {
     if (firstRun) return live;
-    const troubled = plan.problems.map((p) => p.path);
-    const found = moveCandidates(live, troubled).filter(
-      (c) => pass.dirMoves || c.here.kind !== 'dir',
+    const troubled = [...plan.problems.map((p) => p.path), ...leftOut];
+    // A directory renamed into a parent this run makes or replaces on that side stays a copy
+    // of its entries (each file still renamed): the property soak found a rename under a
+    // parent that replaced a symlink, whose second look failed (ELOOP).
+    const remade = new Set<string>();
+    for (const o of live)
+      if (o.op === 'mkdir' || o.op === 'delete' || o.reason === 'kind-changed')
+        remade.add(`${o.side}:${o.path}`);
+    const underRemade = (side: string, p: RelPath) => {
+      for (let q = parent(p); q !== ''; q = parent(q)) if (remade.has(`${side}:${q}`)) return true;
+      return false;
+    };
+    const found = moveCandidates(
+      live,
+      troubled,
+      (c) => pass.dirMoves && !underRemade(c.side, c.to),
     );
     await inBatches(found, async (c) => {
       const want = hashesWanted(c);

@@ -27,6 +27,7 @@ import {
   readTree,
   roots,
   type Spec,
+  summaryOf,
   trashed,
   ZERO,
 } from './helpers.ts';
@@ -276,6 +277,31 @@ describe('two-way moves (S24)', () => {
     assert.deepEqual(trashed(r.B), { 'old.txt': 'AAAA' });
     assert.equal(readFileSync(join(r.B, 'new.txt'), 'utf8'), 'BBBB');
     await assertInSync(r);
+  });
+
+  test('S21 S24: a directory renamed on A whose copy on B holds an excluded entry is not moved whole: the excluded entry stays where it was, as delete + create leaves it', async (t) => {
+    const r = await synced(t, { ...many('d', 20), 'keep.txt': 'k' });
+    writeFileSync(join(r.B, 'd/notes.log'), 'only on B, excluded');
+    renameSync(join(r.A, 'd'), join(r.A, 'e'));
+    const res = await cli(['sync', r.A, r.B, '--json', '--exclude', '*.log']);
+    // As after a deletion of d on A: B's d cannot go, it holds an excluded entry (exit 3, named).
+    assert.equal(res.code, 3, res.stderr);
+    const problems = summaryOf(res).problems as { path: string; side?: string; message: string }[];
+    assert.deepEqual(
+      problems.map((p) => `${p.side} ${p.path}`),
+      ['B d'],
+    );
+    assert.match(problems[0]?.message ?? '', /not empty/);
+    // Each file is still renamed (e is made on B by this run, so d's subfolders don't move
+    // whole into it either): nothing is copied.
+    assert.equal(counts(res).moved, 20);
+    assert.equal(summaryOf(res).bytesCopied, 0);
+    assert.equal(readFileSync(join(r.B, 'd/notes.log'), 'utf8'), 'only on B, excluded');
+    const b = contents(r.B);
+    assert.equal(b['e/notes.log'], undefined, 'the excluded entry was not carried along');
+    delete b['d/'];
+    delete b['d/notes.log'];
+    assert.deepEqual(b, contents(r.A));
   });
 
   test('S20 S24: renaming a directory of 50 files in a 60-file tree is no mass deletion: no guard', async (t) => {
