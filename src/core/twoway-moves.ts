@@ -53,8 +53,8 @@ const stampOn = (b: Base, s: Side) => (s === 'A' ? b.stampA : b.stampB);
 export function moveCandidates(
   ops: readonly TwoWayOp[],
   troubled: readonly RelPath[],
-  /** Whether a directory may move whole (else what is below it is paired on its own). */
-  dirAllowed: (c: MoveCandidate) => boolean = () => true,
+  /** Whether directories may move whole (else what is below them is paired on its own). */
+  dirMoves = true,
 ): MoveCandidate[] {
   const byIno = new Map<string, TwoWayOp>();
   for (const o of ops) {
@@ -89,6 +89,19 @@ export function moveCandidates(
   const tos = new Set<RelPath>();
   const inMoved = (c: MoveCandidate) => below(c.from, froms) || below(c.to, tos);
   const index = pathIndex(ops);
+  // A directory renamed into a parent this run makes or replaces on that side moves entry by
+  // entry instead: the property soak found a rename under a parent that replaced a symlink
+  // whose second look failed (ELOOP).
+  const remade = new Set<string>();
+  for (const o of ops)
+    if (o.op === 'mkdir' || o.op === 'delete' || o.reason === 'kind-changed')
+      remade.add(`${o.side}:${o.path}`);
+  const underRemade = (c: MoveCandidate) => {
+    for (let q = parent(c.to); q !== ''; q = parent(q))
+      if (remade.has(`${c.side}:${q}`)) return true;
+    return false;
+  };
+  const dirAllowed = (c: MoveCandidate) => dirMoves && !underRemade(c);
   const dirs = new Set<MoveCandidate>();
   for (const c of dirCands) {
     if (inMoved(c) || !dirAllowed(c) || !wholeDir(c, index, troubled)) continue;

@@ -405,22 +405,7 @@ export async function planTwoWay(
   async function withMoves(live: TwoWayOp[]): Promise<TwoWayOp[]> {
     if (firstRun) return live;
     const troubled = [...plan.problems.map((p) => p.path), ...leftOut];
-    // A directory renamed into a parent this run makes or replaces on that side stays a copy
-    // of its entries (each file still renamed): the property soak found a rename under a
-    // parent that replaced a symlink, whose second look failed (ELOOP).
-    const remade = new Set<string>();
-    for (const o of live)
-      if (o.op === 'mkdir' || o.op === 'delete' || o.reason === 'kind-changed')
-        remade.add(`${o.side}:${o.path}`);
-    const underRemade = (side: string, p: RelPath) => {
-      for (let q = parent(p); q !== ''; q = parent(q)) if (remade.has(`${side}:${q}`)) return true;
-      return false;
-    };
-    const found = moveCandidates(
-      live,
-      troubled,
-      (c) => pass.dirMoves && !underRemade(c.side, c.to),
-    );
+    const found = moveCandidates(live, troubled, pass.dirMoves);
     await inBatches(found, async (c) => {
       const want = hashesWanted(c);
       if (want.here) await hashQuietly(other(c.side), c.to, c.here);
