@@ -23,6 +23,7 @@ import {
   runCli,
   type Spec,
   summaryOf,
+  synced,
   T1,
   T2,
   T3,
@@ -33,15 +34,6 @@ import {
 } from './helpers.ts';
 
 type Ctx = Parameters<typeof roots>[0];
-
-/** `dir/A` made from `spec`, then synced into a new `dir/B`: the pair has an ancestor. */
-async function synced(t: Ctx, spec: Spec): Promise<Roots> {
-  const r = roots(t, spec);
-  const first = await cli(['sync', r.A, r.B]);
-  assert.equal(first.code, 0, first.stderr);
-  assert.deepEqual(contents(r.B), contents(r.A));
-  return r;
-}
 
 /** `YYYYMMDD-HHMMSS` of a time in seconds, in UTC: the stamp of a conflict copy's name. */
 function utcStamp(seconds: number): string {

@@ -227,3 +227,12 @@ export function trashed(root: string): Record<string, string> {
       if (seen.kind === 'file') out[rel] = seen.content as string;
   return out;
 }
+
+/** `dir/A` made from `spec`, then synced into a new `dir/B`: the pair has an ancestor. */
+export async function synced(t: Ctx, spec: Spec): Promise<Roots> {
+  const r = roots(t, spec);
+  const first = await cli(['sync', r.A, r.B]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.deepEqual(contents(r.B), contents(r.A));
+  return r;
+}

@@ -28,20 +28,10 @@ import {
   roots,
   type Spec,
   summaryOf,
+  synced,
   trashed,
   ZERO,
 } from './helpers.ts';
-
-type Ctx = Parameters<typeof roots>[0];
-
-/** `dir/A` made from `spec`, then synced into a new `dir/B`: the pair has an ancestor. */
-async function synced(t: Ctx, spec: Spec): Promise<Roots> {
-  const r = roots(t, spec);
-  const first = await cli(['sync', r.A, r.B]);
-  assert.equal(first.code, 0, first.stderr);
-  assert.deepEqual(contents(r.B), contents(r.A));
-  return r;
-}
 
 async function sync(r: Roots, ...more: string[]) {
   const res = await cli(['sync', r.A, r.B, '--json', ...more]);
