@@ -27,7 +27,7 @@ import {
   usageFrom,
 } from './args.ts';
 import { formatBytes, formatCount, toJson } from './format.ts';
-import { planJson, planText } from './plan-print.ts';
+import { writeOneWayPlan } from './plan-print.ts';
 import { humanRenderer, jsonRenderer, type Out, problemLine } from './render.ts';
 
 /** `concord backup | versions | restore | prune`. */
@@ -66,21 +66,13 @@ export async function runBackupSync(
   };
   if (command === 'plan') {
     const planned = await planBackup(args.a, args.b, { ...common, keepPlan: true });
-    if (args.json) {
-      const doc = {
-        type: 'plan',
-        mode: 'backup',
-        a: args.a,
-        b: args.b,
-        operations: planJson(planned.ops),
-        problems: planned.problems,
-      };
-      out.stdout.write(`${toJson(doc)}\n`);
-    } else {
-      const text = planText(planned.ops, `Plan: backup ${args.a} -> ${args.b}`, true);
-      out.stdout.write(`${text.replace('(to the trash)', '(kept in history)')}\n`);
-      for (const p of planned.problems) out.stderr.write(`concord: ${problemLine(p)}\n`);
-    }
+    writeOneWayPlan(out, planned, {
+      mode: 'backup',
+      a: args.a,
+      b: args.b,
+      json: args.json,
+      keptIn: 'history',
+    });
     return planned.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
   }
   const renderer = args.json ? jsonRenderer(out) : humanRenderer(out, now);

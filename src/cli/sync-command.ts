@@ -2,9 +2,8 @@ import { openLocalRun } from '../api.ts';
 import { planOneWay, runOneWay } from '../engine/oneway.ts';
 import { ConcordError, EXIT } from '../errors.ts';
 import { parseSyncArgs, type SyncArgs } from './args.ts';
-import { toJson } from './format.ts';
 import { usePair } from './pair-command.ts';
-import { planJson, planText } from './plan-print.ts';
+import { writeOneWayPlan } from './plan-print.ts';
 import { humanRenderer, jsonRenderer, type Out } from './render.ts';
 
 /** copy, mirror, sync and plan: arguments in, a renderer on the run's events, an exit code out. */
@@ -56,23 +55,13 @@ export async function runSyncCommand(
   async function run(): Promise<number> {
     if (command === 'plan') {
       const planned = await planOneWay(src, dst, opts, { ...deps, emit: () => {} });
-      if (args.json) {
-        const doc = {
-          type: 'plan',
-          mode: args.mode,
-          a: args.a,
-          b: args.b,
-          operations: planJson(planned.ops),
-          problems: planned.problems,
-        };
-        out.stdout.write(`${toJson(doc)}\n`);
-      } else {
-        out.stdout.write(
-          `${planText(planned.ops, `Plan: ${args.mode} ${args.a} -> ${args.b}`, args.trash)}\n`,
-        );
-        for (const p of planned.problems)
-          renderer.event({ type: 'problem', jobId: deps.jobId, problem: p });
-      }
+      writeOneWayPlan(out, planned, {
+        mode: args.mode,
+        a: args.a,
+        b: args.b,
+        json: args.json,
+        keptIn: args.trash ? 'trash' : 'nowhere',
+      });
       return planned.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
     }
 
