@@ -12,7 +12,7 @@ import {
   unlinkSync,
   utimesSync,
 } from 'node:fs';
-import { dirname, join as joinPath } from 'node:path';
+import { dirname } from 'node:path';
 import type { Entry, Meta } from '../../core/entry.ts';
 import type { FilterSpec } from '../../core/filter.ts';
 import { packedEntry, WORDS } from '../../core/packed.ts';
@@ -81,15 +81,20 @@ export class LocalEndpoint implements Endpoint {
   private copies = 0;
   private walkEnded = false;
   private readonly quick = new Int32Array(WORDS);
+  /** The root with one trailing slash. */
+  private readonly prefix: string;
 
   constructor(opts: LocalOptions) {
     this.opts = opts;
     this.root = opts.root;
     this.uri = opts.uri ?? opts.root;
+    this.prefix = opts.root.endsWith('/') ? opts.root : `${opts.root}/`;
   }
 
   localPath(path: RelPath): string {
-    return path === '' ? this.root : joinPath(this.root, path);
+    // A RelPath is normalized (core/path.ts), so concatenation is exact; path.join normalizes
+    // again, and left ~2 KB of garbage per call (113 MB in a first two-way sync of 50k files).
+    return path === '' ? this.root : `${this.prefix}${path}`;
   }
 
   async capabilities(): Promise<Capabilities> {
@@ -274,7 +279,7 @@ export class LocalEndpoint implements Endpoint {
   private trashPath(path: RelPath): string | undefined {
     if (this.opts.trashDir === undefined) return undefined;
     this.ensureStateDir();
-    return joinPath(this.opts.trashDir, path);
+    return `${this.opts.trashDir}/${path}`;
   }
 
   private ensureStateDir(): void {
