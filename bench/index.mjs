@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   commandLine,
+  concordArgs,
   createContentPool,
   createRng,
   createTrash,
@@ -62,12 +63,12 @@ const TOOLS = {
   concord: {
     mirror: (src, dst, ctx) => [
       process.execPath,
-      [CONCORD_BIN, 'mirror', src, dst],
+      concordArgs(CONCORD_BIN, 'mirror', src, dst),
       { CONCORD_HOME: ctx.concordHome },
     ],
     checksum: (src, dst, ctx) => [
       process.execPath,
-      [CONCORD_BIN, 'mirror', src, dst, '--checksum'],
+      concordArgs(CONCORD_BIN, 'mirror', src, dst, '--checksum'),
       { CONCORD_HOME: ctx.concordHome },
     ],
   },
@@ -98,7 +99,7 @@ const TOOLS = {
 };
 
 const VERSION_COMMANDS = {
-  concord: () => [process.execPath, [CONCORD_BIN, '--version']],
+  concord: () => [process.execPath, concordArgs(CONCORD_BIN, '--version')],
   rsync: () => ['rsync', ['--version']],
   rclone: () => ['rclone', ['version']],
   unison: () => ['unison', ['-version']],

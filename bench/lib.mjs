@@ -351,3 +351,15 @@ export function formatBytes(bytes) {
   }
   return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
 }
+
+/**
+ * The node arguments that run the CLI at `bin` as its shebang line does (`npx concord` and an
+ * installed `concord` run it that way): its node flags, then the script. With `process.execPath`
+ * as the program, every run uses this same node.
+ */
+export function concordArgs(bin, ...args) {
+  const first = fs.readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!.*\bnode\b(.*)$/.exec(first);
+  const flags = m ? (m[1] ?? '').trim().split(/\s+/).filter(Boolean) : [];
+  return [...flags, bin, ...args];
+}

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   commandLine,
+  concordArgs,
   ensureGenerated,
   environmentInfo,
   formatBytes,
@@ -36,7 +37,7 @@ const RCLONE_FLAGS = ['--links', '--create-empty-src-dirs', '--config', '/dev/nu
 const TOOLS = {
   concord: (src, dst, ctx) => [
     process.execPath,
-    [CONCORD_BIN, 'mirror', src, dst],
+    concordArgs(CONCORD_BIN, 'mirror', src, dst),
     { CONCORD_HOME: ctx.home },
   ],
   rsync: (src, dst) => ['rsync', ['-a', '--delete', `${src}/`, `${dst}/`]],

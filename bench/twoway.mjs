@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   commandLine,
+  concordArgs,
   createRng,
   createTrash,
   ensureTree,
@@ -43,11 +44,11 @@ const UNISON_FLAGS = ['-ui', 'text', '-batch', '-auto', '-times', '-silent'];
 // state directory (a fresh one every run, so the first sync really is a first sync).
 const TOOLS = {
   concord: {
-    version: () => [process.execPath, [CONCORD_BIN, '--version']],
+    version: () => [process.execPath, concordArgs(CONCORD_BIN, '--version')],
     // Two-way is sync's default mode; the first sync and the re-syncs are the same command.
     command: (_scenario, a, b, state) => [
       process.execPath,
-      [CONCORD_BIN, 'sync', a, b],
+      concordArgs(CONCORD_BIN, 'sync', a, b),
       { CONCORD_HOME: state },
     ],
   },
