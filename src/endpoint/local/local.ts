@@ -16,7 +16,7 @@ import { dirname } from 'node:path';
 import type { Entry, Meta } from '../../core/entry.ts';
 import type { FilterSpec } from '../../core/filter.ts';
 import { packedEntry, WORDS } from '../../core/packed.ts';
-import { basename, type RelPath } from '../../core/path.ts';
+import { basename, parent, type RelPath } from '../../core/path.ts';
 import { ABSENT, type Precondition } from '../../core/plan.ts';
 import {
   type Capabilities,
@@ -38,7 +38,7 @@ import { FileHasher } from './hash-file.ts';
 import { listDirPacked, TEMP_PREFIX, tryUnlink, unpackListing } from './listing.ts';
 import type { WorkerPool } from './pool.ts';
 import { checkPrecondition } from './precondition.ts';
-import { entryOf, lstatOrUndefined, unchangedFile } from './stat.ts';
+import { entryOf, kindOf, lstatOrUndefined, unchangedFile } from './stat.ts';
 import { rawStatInto, type StatInto, statIntoSlow } from './stat-words.ts';
 import { ensureStateDir } from './state-dir.ts';
 import { WalkAhead } from './walk-ahead.ts';
@@ -83,6 +83,8 @@ export class LocalEndpoint implements Endpoint {
   private readonly quick = new Int32Array(WORDS);
   /** The root with one trailing slash. */
   private readonly prefix: string;
+  /** Paths whose place in this run's trash is known to be a real directory. */
+  private readonly trashDirs = new Set<RelPath>();
 
   constructor(opts: LocalOptions) {
     this.opts = opts;
@@ -174,7 +176,7 @@ export class LocalEndpoint implements Endpoint {
     }
   }
 
-  write(path: RelPath, source: WriteSource, meta: Meta, pre: Precondition): Promise<number> {
+  async write(path: RelPath, source: WriteSource, meta: Meta, pre: Precondition): Promise<number> {
     const dst = this.localPath(path);
     const trashPath = pre.type === 'same' ? this.trashPath(path) : undefined;
     const fsync = this.opts.fsync ?? false;
@@ -195,7 +197,8 @@ export class LocalEndpoint implements Endpoint {
     // hundred small copies.
     const before = this.opts.copiesBeforePool ?? COPIES_BEFORE_POOL;
     if (this.opts.pool && ++this.copies > before) return this.opts.pool.copy(job);
-    return Promise.resolve().then(() => copyFileAtomic(job));
+    await undefined; // the copy runs after the caller's current step, as a pool's copy does
+    return copyFileAtomic(job);
   }
 
   async symlink(path: RelPath, target: string, meta: Meta, pre: Precondition): Promise<void> {
@@ -279,7 +282,32 @@ export class LocalEndpoint implements Endpoint {
   private trashPath(path: RelPath): string | undefined {
     if (this.opts.trashDir === undefined) return undefined;
     this.ensureStateDir();
+    this.checkTrashParents(this.opts.trashDir, path);
     return `${this.opts.trashDir}/${path}`;
+  }
+
+  /**
+   * The trash mirrors paths, and mkdir -p and rename follow symlinks: a symlink (or file) this
+   * run trashed at an ancestor of `path` must never be walked through to reach `path`'s place.
+   * A trashed symlink may point anywhere, outside the root too; the two-way property soak found
+   * one pointing at itself (ELOOP), when a directory moved under a path whose symlink the run
+   * had replaced and something below it was then replaced too. Such an entry is left in place,
+   * and the run reports it; the next run trashes into a folder of its own.
+   */
+  private checkTrashParents(trashDir: string, path: RelPath): void {
+    const dirs: RelPath[] = [];
+    for (let q = parent(path); q !== ''; q = parent(q)) dirs.push(q);
+    for (let i = dirs.length - 1; i >= 0; i--) {
+      const q = dirs[i] as RelPath;
+      if (this.trashDirs.has(q)) continue;
+      const st = lstatOrUndefined(`${trashDir}/${q}`);
+      if (st === undefined) return; // made below here by this entry, as directories
+      if (!st.isDirectory())
+        throw new Error(
+          `cannot keep ${path} in the trash: this run trashed ${q} there as a ${kindOf(st) ?? 'special file'}; run again`,
+        );
+      this.trashDirs.add(q);
+    }
   }
 
   private ensureStateDir(): void {
