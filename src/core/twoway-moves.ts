@@ -90,8 +90,10 @@ export function moveCandidates(
   const inMoved = (c: MoveCandidate) => below(c.from, froms) || below(c.to, tos);
   const index = pathIndex(ops);
   // A directory renamed into a parent this run makes or replaces on that side moves entry by
-  // entry instead: the property soak found a rename under a parent that replaced a symlink
-  // whose second look failed (ELOOP).
+  // entry instead. Why: the second look at a moved directory may trash entries below it, and
+  // their places in the trash pass through what the run trashed at the parent's path. The
+  // property soak found a symlink to itself there (ELOOP); the endpoint now refuses such a
+  // trash place (local.ts checkTrashParents), which would leave the run unfinished (exit 3).
   const remade = new Set<string>();
   for (const o of ops)
     if (o.op === 'mkdir' || o.op === 'delete' || o.reason === 'kind-changed')
