@@ -33,6 +33,8 @@ export interface ApplyOptions {
    * deletions it stood for (S24: a move is an optimization, never a reason to lose or skip).
    */
   fallback?: ((op: Operation) => readonly Operation[] | undefined) | undefined;
+  /** Gets the hash of a copied file's bytes, when the target took it while copying. */
+  onHash?: ((op: Operation, hash: string) => void) | undefined;
 }
 
 /**
@@ -168,11 +170,13 @@ export class Executor {
           await dst.symlink(op.path, s.target ?? '', metaOf(s), op.pre);
           return 0;
         }
+        const { onHash } = this.opts;
         const source: WriteSource = this.direct
           ? {
               type: 'local-file',
               path: (src.localPath as (p: string) => string)(op.from ?? op.path),
               expect: s,
+              ...(onHash ? { onHash: (h: string) => onHash(op, h) } : {}),
             }
           : { type: 'stream', data: src.read(op.from ?? op.path, s) };
         return dst.write(op.path, source, metaOf(s), op.pre);

@@ -27,8 +27,12 @@ export interface PackedListing extends Omit<Listing, 'entries'> {
 /** Where the bytes of a write come from. */
 export type WriteSource =
   | { type: 'stream'; data: AsyncIterable<Uint8Array> }
-  /** Ability of local roots: the target copies straight from this file, verifying `expect`. */
-  | { type: 'local-file'; path: string; expect: Entry };
+  /**
+   * Ability of local roots: the target copies straight from this file, verifying `expect`.
+   * `onHash` gets the xxh3-128 hash of the bytes written, when the target could take it on the
+   * way (files it copies through memory); the two-way ancestor keeps it.
+   */
+  | { type: 'local-file'; path: string; expect: Entry; onHash?: (hash: string) => void };
 
 /**
  * Thrown by a mutating call whose precondition no longer holds, or whose source changed while

@@ -591,6 +591,12 @@ export async function runTwoWay(
   const ends = { A: a, B: b };
   /** Directories renamed by this pass, whose subtrees the next pass reconciles again. */
   const movedDirs: RelPath[] = [];
+  /**
+   * Hashes of the bytes copies wrote, taken on the way: the ancestor keeps them, so a later
+   * change of the copy's ctime or inode alone (a rename away and back, a restore from a
+   * backup) is found to be no change of content, and does not beat a deletion on the other side.
+   */
+  const copiedHashes = new WeakMap<Operation, string>();
   const record = async (op: Operation & Partial<TwoWayOp>) => {
     const r = op.record;
     if (!r || !op.side) return;
@@ -608,6 +614,8 @@ export async function runTwoWay(
       return;
     }
     const fresh = await stamped(r.base, r.path, op.side, ends);
+    const copied = copiedHashes.get(op);
+    if (fresh && copied !== undefined && fresh.kind === 'file') fresh.hash ??= copied;
     // Only a write over a directory leaves ancestor rows below the path.
     const pre = op.pre;
     const overDir =
@@ -624,6 +632,7 @@ export async function runTwoWay(
         now: deps.now,
         keepDone: false,
         onDone: record,
+        onHash: (op, hash) => copiedHashes.set(op, hash),
       },
       deps.emit,
       deps.jobId,

@@ -20,6 +20,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { IHasher } from 'hash-wasm';
 import type { Entry } from '../../core/entry.ts';
 import type { Precondition } from '../../core/plan.ts';
 import { ChangedDuringSync } from '../endpoint.ts';
@@ -44,24 +45,40 @@ export interface CopyJob {
   /** Where the replaced version goes; none: replaced for good. */
   trashPath: string | undefined;
   fsync: boolean;
+  /** Hash the bytes on their way (files copied through memory), for the caller to keep. */
+  hash?: boolean;
+}
+
+/** What a copy did: the bytes written, and their xxh3-128 hash when it was asked for and taken. */
+export interface Copied {
+  bytes: number;
+  hash?: string;
 }
 
 /**
  * Copies a file atomically (S14): into a temporary name beside the target, mode and mtime set,
  * the source re-checked (a file changed while copied is not committed, S16), the target's
  * precondition re-checked, the old version hard-linked into the trash, then one rename.
- * Synchronous: it runs in a worker of the pool. Returns the bytes copied.
+ * Synchronous: it runs in a worker of the pool. With `hasher` and `job.hash`, a file copied
+ * through memory is hashed there (a large file, copied by the kernel, is not).
  */
-export function copyFileAtomic(job: CopyJob): number {
+export function copyFileAtomic(job: CopyJob, hasher?: IHasher): Copied {
   const tmp = tempName(job.dst);
   try {
     let bytes: number;
+    let hash: string | undefined;
     if (job.expect.size > SMALL_FILE) {
       bytes = copyLarge(job, tmp);
     } else {
       const out = openSync(tmp, 'wx', 0o600);
       try {
         bytes = copySmall(job, out);
+        // The buffer holds the bytes just written, read while the source stayed unchanged.
+        if (job.hash && hasher) {
+          hasher.init();
+          hasher.update((buffer as Buffer).subarray(0, bytes));
+          hash = hasher.digest('hex');
+        }
         fchmodSync(out, job.mode);
         futimesSync(out, nowSeconds(), toSeconds(job.mtimeNs));
         if (job.fsync) fsyncSync(out);
@@ -70,7 +87,7 @@ export function copyFileAtomic(job: CopyJob): number {
       }
     }
     commit(tmp, job.dst, job.pre, job.shown, job.trashPath);
-    return bytes;
+    return hash === undefined ? { bytes } : { bytes, hash };
   } catch (err) {
     tryUnlink(tmp);
     throw err;

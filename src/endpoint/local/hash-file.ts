@@ -18,11 +18,16 @@ export class FileHasher {
   private buf: Buffer | undefined;
 
   async hash(job: HashJob): Promise<string> {
-    // Loaded on first use: most runs hash nothing, and the module is large to parse.
-    this.hasher ??= import('hash-wasm').then((m) => m.createXXHash128());
-    const hasher = await this.hasher;
+    const hasher = await this.ready();
     this.buf ??= Buffer.allocUnsafe(SMALL_FILE);
     return hashFileSync(job, hasher, this.buf);
+  }
+
+  /** The hasher, for hashing bytes already in memory (a copy's). */
+  ready(): Promise<IHasher> {
+    // Loaded on first use: most runs hash nothing, and the module is large to parse.
+    this.hasher ??= import('hash-wasm').then((m) => m.createXXHash128());
+    return this.hasher;
   }
 }
 

@@ -27,6 +27,7 @@ import {
   type WriteSource,
 } from '../endpoint.ts';
 import {
+  type Copied,
   copyFileAtomic,
   nowSeconds,
   SMALL_FILE,
@@ -183,6 +184,7 @@ export class LocalEndpoint implements Endpoint {
     if (source.type === 'stream') {
       return writeFileAtomic(dst, source.data, meta, pre, path, trashPath, fsync);
     }
+    const hash = source.onHash !== undefined;
     const job = {
       src: source.path,
       expect: source.expect,
@@ -192,13 +194,21 @@ export class LocalEndpoint implements Endpoint {
       pre,
       trashPath,
       fsync,
+      hash,
     };
     // The first copies run here: two pool threads cost ~60 ms to start, more than a few
     // hundred small copies.
     const before = this.opts.copiesBeforePool ?? COPIES_BEFORE_POOL;
-    if (this.opts.pool && ++this.copies > before) return this.opts.pool.copy(job);
-    await undefined; // the copy runs after the caller's current step, as a pool's copy does
-    return copyFileAtomic(job);
+    let done: Copied;
+    if (this.opts.pool && ++this.copies > before) done = await this.opts.pool.copy(job);
+    else {
+      this.hasher ??= new FileHasher();
+      // Awaited either way: the copy runs after the caller's current step, as a pool's does.
+      const hasher = hash ? await this.hasher.ready() : await undefined;
+      done = copyFileAtomic(job, hasher);
+    }
+    if (done.hash !== undefined) source.onHash?.(done.hash);
+    return done.bytes;
   }
 
   async symlink(path: RelPath, target: string, meta: Meta, pre: Precondition): Promise<void> {

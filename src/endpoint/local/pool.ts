@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { ChangedDuringSync } from '../endpoint.ts';
-import type { CopyJob } from './copy-file.ts';
+import type { Copied, CopyJob } from './copy-file.ts';
 import type { HashJob } from './hash-file.ts';
 import { startWorker } from './start-worker.ts';
 
@@ -44,8 +44,8 @@ export class WorkerPool {
     this.size = size;
   }
 
-  copy(job: CopyJob): Promise<number> {
-    return this.submit({ type: 'copy', job }) as Promise<number>;
+  copy(job: CopyJob): Promise<Copied> {
+    return this.submit({ type: 'copy', job }) as Promise<Copied>;
   }
 
   hash(job: HashJob): Promise<string> {

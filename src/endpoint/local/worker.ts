@@ -11,7 +11,10 @@ async function run(task: Task): Promise<TaskResult> {
   try {
     switch (task.type) {
       case 'copy':
-        return { ok: true, value: copyFileAtomic(task.job) };
+        return {
+          ok: true,
+          value: copyFileAtomic(task.job, task.job.hash ? await hasher.ready() : undefined),
+        };
       case 'hash':
         return { ok: true, value: await hasher.hash(task.job) };
     }
