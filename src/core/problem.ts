@@ -17,6 +17,7 @@ export type ProblemCode =
   | 'write-failed' // the target refused a write (permissions, disk full, ...)
   | 'not-empty' // a directory to delete still holds excluded or unreadable entries
   | 'invalid-name' // a name the target cannot hold
+  | 'case-conflict' // names equal but for case, on a side that cannot tell them apart (S23)
   | 'conflict-skipped'; // two-way: both sides changed it, and it was left for later
 
 export function problem(
