@@ -1,5 +1,4 @@
-import type { Entry } from '../core/entry.ts';
-import { metaOf } from '../core/entry.ts';
+import { type Entry, type Meta, metaOf } from '../core/entry.ts';
 import { parent, type RelPath } from '../core/path.ts';
 import { countOp, noCounts, type Operation, Phase, type PlanCounts } from '../core/plan.ts';
 import { type Problem, type ProblemCode, problem } from '../core/problem.ts';
@@ -35,7 +34,15 @@ export interface ApplyOptions {
   fallback?: ((op: Operation) => readonly Operation[] | undefined) | undefined;
   /** Gets the hash of a copied file's bytes, when the target took it while copying. */
   onHash?: ((op: Operation, hash: string) => void) | undefined;
+  /**
+   * A root of the run cannot keep modes (Capabilities.keepsModes): a write keeps the mode the
+   * target entry has, and a new entry gets the usual 0644 or 0755, never the other root's bits.
+   */
+  ignoreModes?: boolean | undefined;
 }
+
+const NEW_FILE_MODE = 0o644;
+const NEW_DIR_MODE = 0o755;
 
 /**
  * Executes operations on the target. Each operation re-checks its precondition where the files
@@ -158,6 +165,14 @@ export class Executor {
     }
   }
 
+  private metaFor(op: Operation, s: Entry): Meta {
+    const meta = metaOf(s);
+    if (!this.opts.ignoreModes) return meta;
+    const there = op.pre.type === 'same' && op.pre.entry.kind === s.kind ? op.pre.entry : undefined;
+    meta.mode = there ? there.mode : s.kind === 'dir' ? NEW_DIR_MODE : NEW_FILE_MODE;
+    return meta;
+  }
+
   private async perform(op: Operation): Promise<number> {
     const { src, dst } = this;
     const s = op.source as Entry;
@@ -179,10 +194,10 @@ export class Executor {
               ...(onHash ? { onHash: (h: string) => onHash(op, h) } : {}),
             }
           : { type: 'stream', data: src.read(op.from ?? op.path, s) };
-        return dst.write(op.path, source, metaOf(s), op.pre);
+        return dst.write(op.path, source, this.metaFor(op, s), op.pre);
       }
       case 'set-meta':
-        await dst.setMeta(op.path, s.kind, metaOf(s), op.pre);
+        await dst.setMeta(op.path, s.kind, this.metaFor(op, s), op.pre);
         return 0;
       case 'delete':
         await dst.remove(op.path, op.pre);
@@ -221,6 +236,9 @@ export async function runPlan(ex: Executor, ops: readonly Operation[]): Promise<
   await ex.drain();
 }
 
+/** How a file system without symlinks refuses one (exfat-fuse: ENOSYS; vfat: EPERM). */
+const SYMLINK_UNSUPPORTED = new Set(['ENOSYS', 'EPERM', 'EOPNOTSUPP', 'ENOTSUP']);
+
 function toProblem(op: Operation, err: unknown, srcRoot: string | undefined): Problem {
   let code: ProblemCode = 'write-failed';
   let hint: string | undefined;
@@ -248,6 +266,10 @@ function toProblem(op: Operation, err: unknown, srcRoot: string | undefined): Pr
   if (fromSource) code = 'unreadable';
   if (errno === 'EACCES' || errno === 'EPERM') hint = 'check the permissions';
   if (errno === 'ENOSPC') hint = 'the target is full: free space and run again';
+  if (op.op === 'copy' && op.source?.kind === 'symlink' && SYMLINK_UNSUPPORTED.has(errno ?? '')) {
+    hint =
+      'this file system cannot hold symlinks (exFAT, FAT): exclude the link or sync it elsewhere';
+  }
   return problem(op.path, code, `${op.op} failed: ${errText(err)}`, {
     side: code === 'unreadable' ? 'A' : 'B',
     ...(hint ? { hint } : {}),

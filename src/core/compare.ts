@@ -1,4 +1,4 @@
-import { type Entry, sameMtime } from './entry.ts';
+import { type Entry, sameMode, sameMtime } from './entry.ts';
 
 export interface CompareOptions {
   /**
@@ -9,6 +9,8 @@ export interface CompareOptions {
   mtimeToleranceNs: bigint;
   /** Compare content by hash, not by size + mtime (--checksum). */
   checksum: boolean;
+  /** Permission bits are not compared: a root cannot keep them (Capabilities.keepsModes). */
+  ignoreModes?: boolean | undefined;
 }
 
 /**
@@ -26,13 +28,13 @@ export function compareEntries(src: Entry, dst: Entry, opts: CompareOptions): Ve
   const mtimeEqual = sameMtime(src.mtimeNs, dst.mtimeNs, opts.mtimeToleranceNs);
   switch (src.kind) {
     case 'dir':
-      return mtimeEqual && src.mode === dst.mode ? 'same' : 'meta';
+      return mtimeEqual && sameMode(src.mode, dst.mode, opts) ? 'same' : 'meta';
     case 'symlink':
       if (src.target !== dst.target) return 'content';
       return mtimeEqual ? 'same' : 'meta';
     case 'file': {
       if (src.size !== dst.size) return 'content';
-      const metaEqual = mtimeEqual && src.mode === dst.mode;
+      const metaEqual = mtimeEqual && sameMode(src.mode, dst.mode, opts);
       // Without --checksum, equal size and mtime are trusted as equal content (rsync's
       // quick check). A differing mtime with equal size is settled by content, so an
       // mtime-only difference becomes a metadata update instead of a copy.

@@ -35,6 +35,18 @@ export function metaOf(e: Entry): Meta {
   return { mtimeNs: e.mtimeNs, mode: e.mode };
 }
 
+/**
+ * Equal permission bits, or modes not compared at all: where either root cannot keep them
+ * (FAT, exFAT show fixed bits), a mode difference is no change and must never travel.
+ */
+export function sameMode(
+  a: number,
+  b: number,
+  opts: { ignoreModes?: boolean | undefined },
+): boolean {
+  return opts.ignoreModes === true || a === b;
+}
+
 export function sameMtime(a: bigint, b: bigint, toleranceNs: bigint): boolean {
   const d = a - b;
   return (d < 0n ? -d : d) <= toleranceNs;

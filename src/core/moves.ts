@@ -1,5 +1,5 @@
 import type { CompareOptions } from './compare.ts';
-import { type Entry, sameMtime } from './entry.ts';
+import { type Entry, sameMode, sameMtime } from './entry.ts';
 import { basename, compareNames, parent, type RelPath } from './path.ts';
 import { type Operation, Phase, same } from './plan.ts';
 
@@ -119,7 +119,9 @@ export function pairMoves(input: MoveInput): MoveMatch {
 
   // Single files, by size, mode and mtime, then by hash.
   const window = input.opts.mtimeToleranceNs > 0n ? input.opts.mtimeToleranceNs : 1n;
-  const bucket = (e: Entry, shift: bigint) => `${e.size}:${e.mode}:${e.mtimeNs / window + shift}`;
+  const modeKey = (e: Entry) => (input.opts.ignoreModes ? 0 : e.mode);
+  const bucket = (e: Entry, shift: bigint) =>
+    `${e.size}:${modeKey(e)}:${e.mtimeNs / window + shift}`;
   const bFiles = new Map<string, Node[]>();
   for (const x of b.fileNodes) {
     if (x.used) continue;
@@ -134,7 +136,7 @@ export function pairMoves(input: MoveInput): MoveMatch {
         (x) =>
           !x.used &&
           x.entry.size === e.size &&
-          x.entry.mode === e.mode &&
+          sameMode(x.entry.mode, e.mode, input.opts) &&
           sameMtime(x.entry.mtimeNs, e.mtimeNs, input.opts.mtimeToleranceNs),
       );
     if (candidates.length === 0) continue;
@@ -267,7 +269,7 @@ function sameSubtree(x: Node, y: Node, opts: CompareOptions, unhashed: [Node, No
       case 'file':
         if (
           s.size !== d.size ||
-          s.mode !== d.mode ||
+          !sameMode(s.mode, d.mode, opts) ||
           !sameMtime(s.mtimeNs, d.mtimeNs, opts.mtimeToleranceNs)
         )
           return false;

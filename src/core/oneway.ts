@@ -1,3 +1,4 @@
+import { foldOneWay } from './case-fold.ts';
 import { type CompareOptions, compareEntries } from './compare.ts';
 import type { Entry } from './entry.ts';
 import {
@@ -54,6 +55,8 @@ export interface OneWayInput {
   mode: OneWayMode;
   opts: CompareOptions;
   removing?: RemovalReason | undefined;
+  /** The target finds names in any case: see foldOneWay (S23). */
+  caseInsensitive?: boolean | undefined;
 }
 
 /**
@@ -63,7 +66,8 @@ export interface OneWayInput {
  * except to replace a file by a directory (into the trash); mirror deletes extras (S25).
  */
 export function diffOneWay(input: OneWayInput): OneWayDir {
-  const { dir, src = [], dst = [], mode, opts, protectedNames } = input;
+  const { dir, mode, opts } = input;
+  let { src = [], dst = [], protectedNames } = input;
   const out: OneWayDir = { ops: [], descend: [], needsHash: [], problems: [] };
   let touched = false;
   const write = (op: Omit<Operation, 'phase'>, phase: Phase = Phase.Write) => {
@@ -75,6 +79,38 @@ export function diffOneWay(input: OneWayInput): OneWayDir {
     const reason = input.removing;
     for (const d of dst) remove(d, reason, reason === 'extra' ? Phase.Delete : Phase.Clear);
     return out;
+  }
+
+  if (input.caseInsensitive) {
+    const folded = foldOneWay(src, dst);
+    src = folded.src;
+    dst = folded.dst;
+    if (folded.keep.size > 0) protectedNames = new Set([...protectedNames, ...folded.keep]);
+    for (const [name, others] of folded.collisions) {
+      const shown = others.map((n) => JSON.stringify(n)).join(', ');
+      out.problems.push(
+        problem(
+          join(dir, name),
+          'case-conflict',
+          `differs from ${shown} only in case, and B does not tell case apart: none of them is copied`,
+          {
+            side: 'B',
+            hint: 'rename all but one of them on A',
+          },
+        ),
+      );
+    }
+    // The rename comes first (writes go in the order given); the comparison that follows
+    // sees the target entry under the source's name.
+    for (const r of folded.renames)
+      write({
+        op: 'move',
+        path: join(dir, r.to.name),
+        from: join(dir, r.from.name),
+        source: r.to,
+        pre: same(r.from),
+        reason: 'moved',
+      });
   }
 
   let i = 0;
@@ -218,13 +254,16 @@ export function diffOneWayInSync(input: PackedOneWayInput): OneWayDir | undefine
           opts.checksum ||
           x[b + W_SIZE_LO] !== y[b + W_SIZE_LO] ||
           x[b + W_SIZE_HI] !== y[b + W_SIZE_HI] ||
-          x[b + W_MODE] !== y[b + W_MODE] ||
+          (!opts.ignoreModes && x[b + W_MODE] !== y[b + W_MODE]) ||
           !sameMtimePacked(x, mtime, y, mtime, tol, tolNum)
         )
           return undefined;
         break;
       case KIND_DIR:
-        if (x[b + W_MODE] !== y[b + W_MODE] || !sameMtimePacked(x, mtime, y, mtime, tol, tolNum))
+        if (
+          (!opts.ignoreModes && x[b + W_MODE] !== y[b + W_MODE]) ||
+          !sameMtimePacked(x, mtime, y, mtime, tol, tolNum)
+        )
           return undefined;
         dirs.push(i);
         break;

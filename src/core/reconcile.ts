@@ -1,4 +1,4 @@
-import { type Entry, sameMtime } from './entry.ts';
+import { type Entry, sameMode, sameMtime } from './entry.ts';
 import { compareNames, join, type RelPath } from './path.ts';
 import { ABSENT, ANY_DIR, type Operation, Phase, type Reason, same } from './plan.ts';
 
@@ -44,6 +44,10 @@ export interface ReconcileOptions {
   mtimeToleranceNs: bigint;
   /** New files on both sides are compared by hash, not by size + mtime. */
   checksum: boolean;
+  /** Permission bits are not compared: a root cannot keep them (Capabilities.keepsModes). */
+  ignoreModes?: boolean | undefined;
+  /** A root finds names in any case (Capabilities.caseInsensitive): see caseConflicts (S23). */
+  caseInsensitive?: boolean | undefined;
 }
 
 /**
@@ -148,13 +152,14 @@ export function changeOf(
   switch (x.kind) {
     case 'dir':
       // A directory's mtime moves with every write inside it: only its mode is its own.
-      return x.mode === o.mode ? 'none' : 'meta';
+      return sameMode(x.mode, o.mode, opts) ? 'none' : 'meta';
     case 'symlink':
       return x.target === o.target ? 'none' : 'content';
     case 'file': {
       if (x.size !== o.size) return 'content';
       const stamp = side === 'A' ? o.stampA : o.stampB;
-      const metaSame = x.mode === o.mode && sameMtime(x.mtimeNs, o.mtimeNs, opts.mtimeToleranceNs);
+      const metaSame =
+        sameMode(x.mode, o.mode, opts) && sameMtime(x.mtimeNs, o.mtimeNs, opts.mtimeToleranceNs);
       // S1: tools restore mtimes (tar, cp -p, rsync -t), but no tool can restore a ctime, and
       // a rewrite in place keeps the inode: size, mtime, inode and ctime unchanged means the
       // bytes are the ones the last sync saw. Anything else is settled by content.
@@ -236,7 +241,8 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
     }
     if (x?.kind === 'dir' && y?.kind === 'dir') {
       out.descend.push({ name, a: true, b: true });
-      if (x.mode === y.mode) out.records.push({ type: 'put', path, base: baseOf(x, x, y) });
+      if (sameMode(x.mode, y.mode, opts))
+        out.records.push({ type: 'put', path, base: baseOf(x, x, y) });
       else metaToOlder(path, x, y, o, 'mode changed on both sides');
       return;
     }
@@ -257,7 +263,7 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
     if (eq) {
       // S8: the same on both sides is not a conflict; differing times or modes follow the
       // newer side (S3: touching both sides moves no bytes).
-      if (x.mode === y.mode && sameMtime(x.mtimeNs, y.mtimeNs, opts.mtimeToleranceNs))
+      if (sameMode(x.mode, y.mode, opts) && sameMtime(x.mtimeNs, y.mtimeNs, opts.mtimeToleranceNs))
         out.records.push({ type: 'put', path, base: baseOf(x, x, y, x.hash ?? y.hash) });
       else metaToOlder(path, x, y, o, 'changed the same way on both sides');
       return;
@@ -293,7 +299,8 @@ export function reconcileDir(input: ReconcileInput): TwoWayDir {
       if (c !== 'unknown' || !e || !o) return c;
       const ref = o.hash ?? (oc === 'none' || oc === 'unknown' ? oe?.hash : undefined);
       if (ref === undefined || e.hash !== ref) return 'content';
-      const metaSame = e.mode === o.mode && sameMtime(e.mtimeNs, o.mtimeNs, opts.mtimeToleranceNs);
+      const metaSame =
+        sameMode(e.mode, o.mode, opts) && sameMtime(e.mtimeNs, o.mtimeNs, opts.mtimeToleranceNs);
       return metaSame ? 'none' : 'meta';
     };
     // Both unknown without an ancestor hash: each stands for the other only when they agree.

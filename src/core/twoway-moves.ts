@@ -1,4 +1,4 @@
-import { type Entry, sameMtime } from './entry.ts';
+import { type Entry, sameMode, sameMtime } from './entry.ts';
 import { basename, isWithin, parent, type RelPath } from './path.ts';
 import { Phase, same } from './plan.ts';
 import {
@@ -6,6 +6,7 @@ import {
   baseOf,
   type Conflict,
   other,
+  type ReconcileOptions,
   type Record,
   type Side,
   type TwoWayOp,
@@ -203,7 +204,7 @@ export interface MovedPlan {
 export function applyMoves(
   ops: readonly TwoWayOp[],
   moves: readonly MoveCandidate[],
-  mtimeToleranceNs: bigint,
+  opts: Pick<ReconcileOptions, 'mtimeToleranceNs' | 'ignoreModes'>,
 ): MovedPlan {
   const out: MovedPlan = { ops: [], dirs: [], laterDeletes: { A: 0, B: 0 } };
   if (moves.length === 0) {
@@ -215,7 +216,7 @@ export function applyMoves(
   const within = pathIndex(ops);
   for (const m of moves) {
     dropped.add(m.del);
-    replaced.set(m.make, moveOps(m, mtimeToleranceNs));
+    replaced.set(m.make, moveOps(m, opts));
     if (m.here.kind !== 'dir') continue;
     out.dirs.push(m);
     const madeBelow = new Set<string>();
@@ -238,14 +239,18 @@ export function applyMoves(
   return out;
 }
 
-function moveOps(m: MoveCandidate, mtimeToleranceNs: bigint): TwoWayOp[] {
+function moveOps(
+  m: MoveCandidate,
+  opts: Pick<ReconcileOptions, 'mtimeToleranceNs' | 'ignoreModes'>,
+): TwoWayOp[] {
   const mover = other(m.side);
   const why = `moved on ${mover} since the last sync`;
   const here = m.here;
   const isFile = here.kind !== 'dir';
   const metaSame =
     here.kind === 'symlink' ||
-    (here.mode === m.there.mode && sameMtime(here.mtimeNs, m.there.mtimeNs, mtimeToleranceNs));
+    (sameMode(here.mode, m.there.mode, opts) &&
+      sameMtime(here.mtimeNs, m.there.mtimeNs, opts.mtimeToleranceNs));
   const rowAfter = baseOf(
     here,
     mover === 'A' ? here : undefined,

@@ -8,8 +8,11 @@ import type { Precondition } from '../core/plan.ts';
 export interface Capabilities {
   /** How exactly an mtime we set is kept: compare mtimes no finer than this. */
   mtimePrecisionNs: bigint;
+  /** A name also finds an entry whose name differs only in case (exFAT, FAT, NTFS, APFS). */
   caseInsensitive: boolean;
   canSymlink: boolean;
+  /** Permission bits set by chmod are kept (not on FAT or exFAT, which show fixed bits). */
+  keepsModes: boolean;
 }
 
 /** A listing that may be incomplete: when `complete` is false, nothing under it may be deleted (S17). */

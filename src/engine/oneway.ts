@@ -92,7 +92,12 @@ export async function planOneWay(
   const caps = await dst.capabilities();
   const tolerance = maxBig(opts.modifyWindowNs, caps.mtimePrecisionNs);
   deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'scan' });
-  const compare = { checksum: opts.checksum, mtimeToleranceNs: tolerance };
+  // A target that cannot keep modes (FAT, exFAT) would differ in mode from every file forever.
+  const compare = {
+    checksum: opts.checksum,
+    mtimeToleranceNs: tolerance,
+    ignoreModes: !caps.keepsModes,
+  };
   const moves = detectsMoves(opts);
   const scanned = await scanAndPlan(
     src,
@@ -100,6 +105,7 @@ export async function planOneWay(
     {
       mode: opts.mode,
       compare,
+      caseInsensitive: caps.caseInsensitive,
       filter: opts.filter,
       trackMoves: moves,
       walkAheadAfter: opts.walkAheadAfter,

@@ -35,6 +35,8 @@ import { DirCache, finishScan, type HashCache, indexedHashes } from '../scan/has
 export interface ScanPlanOptions {
   mode: OneWayMode;
   compare: CompareOptions;
+  /** The target finds names in any case (Capabilities.caseInsensitive): S23 applies. */
+  caseInsensitive?: boolean | undefined;
   filter: FilterSpec;
   /** Directories walked on this thread before walker threads start (default 1). */
   walkAheadAfter?: number | undefined;
@@ -178,6 +180,7 @@ export async function scanAndPlan(
       mode: opts.mode,
       opts: opts.compare,
       removing: descend.removing,
+      caseInsensitive: opts.caseInsensitive,
     };
     // Most directories of a re-run are in sync: decided on the packed listings, without an
     // Entry per child.

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Executor } from '../apply/execute.ts';
+import { caseConflicts } from '../core/case-fold.ts';
 import { type Choice, choose, type Policy, resolve } from '../core/conflict.ts';
 import type { Entry } from '../core/entry.ts';
 import { type FilterSpec, makeFilter } from '../core/filter.ts';
@@ -177,6 +178,8 @@ export async function planTwoWay(
   pass: TwoWayPass = { starts: [''], dirMoves: true },
 ): Promise<TwoWayPlan> {
   const rOpts = await reconcileOptions(a, b, opts);
+  // The side that cannot hold names equal but for case (S23); B when both cannot.
+  const foldSide: Side = (await b.capabilities()).caseInsensitive ? 'B' : 'A';
   const filter = makeFilter(opts.filter);
   const ends = { A: a, B: b };
   const firstRun = opts.ancestors.isEmpty();
@@ -290,6 +293,22 @@ export async function planTwoWay(
     const protectedNames = new Set<string>();
     for (const l of [la, lb])
       for (const p of l?.problems ?? []) if (p.path !== dir) protectedNames.add(basename(p.path));
+    const clashes = rOpts.caseInsensitive ? caseConflicts(ea ?? [], eb ?? [], base) : undefined;
+    for (const [name, others] of clashes ?? []) {
+      protectedNames.add(name);
+      const shown = others.map((n) => JSON.stringify(n)).join(', ');
+      plan.problems.push(
+        problem(
+          join(dir, name),
+          'case-conflict',
+          `differs from ${shown} only in case, and ${foldSide} does not tell case apart: left as it is on both sides`,
+          {
+            side: foldSide,
+            hint: 'rename all but one of them',
+          },
+        ),
+      );
+    }
     for (const e of ea ?? []) if (e.kind === 'file') plan.files.A++;
     for (const e of eb ?? []) if (e.kind === 'file') plan.files.B++;
     entries += (ea?.length ?? 0) + (eb?.length ?? 0);
@@ -312,6 +331,7 @@ export async function planTwoWay(
     for (const side of decided.writesInto) resurrect(visit.ctx[side]);
     if (
       decided.ops.length + decided.records.length + decided.conflicts.length === 0 &&
+      !clashes?.size &&
       la?.complete &&
       lb?.complete &&
       la.problems.length + lb.problems.length === 0 &&
@@ -411,7 +431,7 @@ export async function planTwoWay(
       if (want.here) await hashQuietly(other(c.side), c.to, c.here);
       if (want.there) await hashQuietly(c.side, c.from, c.there);
     });
-    const moved = applyMoves(live, found.filter(confirmed), rOpts.mtimeToleranceNs);
+    const moved = applyMoves(live, found.filter(confirmed), rOpts);
     plan.dirMoves = moved.dirs;
     plan.laterDeletes = moved.laterDeletes;
     const both = movedOnBoth(moved.ops, plan.records);
@@ -622,6 +642,8 @@ export async function runTwoWay(
       op.reason === 'kind-changed' || (pre.type === 'same' && pre.entry.kind === 'dir');
     if (fresh) store.put(r.path, fresh, overDir);
   };
+  const [capsA, capsB] = await Promise.all([a.capabilities(), b.capabilities()]);
+  const ignoreModes = !capsA.keepsModes || !capsB.keepsModes;
   const exec = (from: Endpoint, to: Endpoint) =>
     new Executor(
       from,
@@ -633,6 +655,7 @@ export async function runTwoWay(
         keepDone: false,
         onDone: record,
         onHash: (op, hash) => copiedHashes.set(op, hash),
+        ignoreModes,
       },
       deps.emit,
       deps.jobId,
@@ -762,7 +785,11 @@ async function reconcileOptions(a: Endpoint, b: Endpoint, opts: TwoWayOptions) {
   const [ca, cb] = await Promise.all([a.capabilities(), b.capabilities()]);
   let tolerance = opts.modifyWindowNs;
   for (const p of [ca.mtimePrecisionNs, cb.mtimePrecisionNs]) if (p > tolerance) tolerance = p;
-  return { mtimeToleranceNs: tolerance, checksum: opts.checksum };
+  // Modes travel only between roots that both keep them: a FAT drive's fixed 0777 must never
+  // reach the other root (it would make every file there world-writable).
+  const ignoreModes = !ca.keepsModes || !cb.keepsModes;
+  const caseInsensitive = ca.caseInsensitive || cb.caseInsensitive;
+  return { mtimeToleranceNs: tolerance, checksum: opts.checksum, ignoreModes, caseInsensitive };
 }
 
 /**

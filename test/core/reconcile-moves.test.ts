@@ -78,7 +78,7 @@ const showOp = (o: TwoWayOp) =>
 function moved(dirs: Dir[], troubled: string[] = []) {
   const { ops, records } = decide(dirs);
   const found = moveCandidates(ops, troubled);
-  const plan = applyMoves(ops, found.filter(confirmed), 0n);
+  const plan = applyMoves(ops, found.filter(confirmed), { mtimeToleranceNs: 0n });
   return { found, plan, ops: plan.ops.map(showOp), records, before: ops.map(showOp) };
 }
 

@@ -6,6 +6,7 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readSync,
   renameSync,
   rmdirSync,
@@ -13,6 +14,7 @@ import {
   utimesSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import { foldName } from '../../core/case-fold.ts';
 import type { Entry, Meta } from '../../core/entry.ts';
 import type { FilterSpec } from '../../core/filter.ts';
 import { packedEntry, WORDS } from '../../core/packed.ts';
@@ -39,6 +41,7 @@ import { FileHasher } from './hash-file.ts';
 import { listDirPacked, TEMP_PREFIX, tryUnlink, unpackListing } from './listing.ts';
 import type { WorkerPool } from './pool.ts';
 import { checkPrecondition } from './precondition.ts';
+import { probeCapabilities } from './probe.ts';
 import { entryOf, kindOf, lstatOrUndefined, unchangedFile } from './stat.ts';
 import { rawStatInto, type StatInto, statIntoSlow } from './stat-words.ts';
 import { ensureStateDir } from './state-dir.ts';
@@ -86,6 +89,7 @@ export class LocalEndpoint implements Endpoint {
   private readonly prefix: string;
   /** Paths whose place in this run's trash is known to be a real directory. */
   private readonly trashDirs = new Set<RelPath>();
+  private caps: Capabilities | undefined;
 
   constructor(opts: LocalOptions) {
     this.opts = opts;
@@ -101,8 +105,8 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async capabilities(): Promise<Capabilities> {
-    // utimes takes a double of seconds: an mtime we set survives to about a microsecond.
-    return { mtimePrecisionNs: 1000n, caseInsensitive: false, canSymlink: true };
+    this.caps ??= probeCapabilities(this.root);
+    return this.caps;
   }
 
   async stat(path: RelPath): Promise<Entry | undefined> {
@@ -256,6 +260,15 @@ export class LocalEndpoint implements Endpoint {
     const src = this.localPath(from);
     const dst = this.localPath(to);
     checkPrecondition(src, pre, from);
+    if (parent(from) === parent(to) && foldName(from) === foldName(to)) {
+      // A case-only rename: on a case-insensitive root `to` already finds `from` itself, so
+      // the test for a distinct entry there is its exact name in the listing; rename(2) then
+      // changes the case in place (link would fail with EEXIST).
+      if (readdirSync(this.localPath(parent(to))).includes(basename(to)))
+        throw new ChangedDuringSync('target', `${to} appeared on the target during the sync`);
+      renameSync(src, dst);
+      return;
+    }
     checkPrecondition(dst, ABSENT, to);
     if (pre.type === 'same' && pre.entry.kind !== 'dir') {
       // link + unlink never replaces what appeared at `to` since the check (rename would).
