@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { isBackupRoot } from './backup/catalog.ts';
 import type { FilterRule } from './core/filter.ts';
 import type { OneWayMode } from './core/oneway.ts';
+import type { Problem } from './core/problem.ts';
 import { LocalEndpoint, STATE_DIR } from './endpoint/local/local.ts';
 import { WorkerPool } from './endpoint/local/pool.ts';
+import { lstatOrUndefined } from './endpoint/local/stat.ts';
 import {
   type Deps,
   type OneWayOptions,
@@ -59,6 +61,9 @@ export const DEFAULT_CONCURRENCY = 128;
  * (not for a dry run), builds the endpoints, the filter and the trash.
  */
 export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
+  // The racy check compares this with file ctimes, which the kernel stamps: the real clock,
+  // not an injected one.
+  const startedMs = Date.now();
   const roots = resolveLocalRoots(a, b);
   if (!o.backup && roots.dstExists && isBackupRoot(roots.dst))
     throw new ConcordError(
@@ -105,6 +110,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     signal: o.signal,
     walkAheadAfter: atOnce ? 1 : undefined,
     caches: state.caches,
+    racySinceNs: state.racySinceNs,
     keepPlan: o.keepPlan,
   };
   const deps: Deps = { emit: o.onEvent ?? (() => {}), now, jobId: randomBytes(6).toString('hex') };
@@ -113,10 +119,32 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     state.close();
   };
   // After a finished run (not a dry run, not interrupted): B's trash older than 30 days goes.
-  const afterRun = (summary: Summary) => {
-    if (!dryRun && !o.signal?.aborted) summary.problems.push(...expireTrash(roots.dst, now()));
+  // Also: the run's start, for the next run's racy check, unless it left a file behind.
+  const recordRun = (summary: Summary) => {
+    if (dryRun || o.signal?.aborted) return;
+    if (!leftFileBehind(summary.problems, roots.src, roots.dst)) state.recordCleanRun(startedMs);
   };
-  return { src, dst, opts, deps, close, afterRun };
+  const afterRun = (summary: Summary) => {
+    if (dryRun || o.signal?.aborted) return;
+    recordRun(summary);
+    summary.problems.push(...expireTrash(roots.dst, now()));
+  };
+  return { src, dst, opts, deps, close, afterRun, recordRun };
+}
+
+/**
+ * Whether a run failed to bring a file that B already holds up to date (a failed write, a
+ * change during the sync): the next run must look at it again however old its ctime.
+ * Failed creations are retried anyway (B lacks the file), and names B's file system refuses
+ * fail every run: neither holds the record back.
+ */
+function leftFileBehind(problems: readonly Problem[], src: string, dst: string): boolean {
+  return problems.some(
+    (p) =>
+      (p.code === 'write-failed' || p.code === 'changed-during-sync') &&
+      lstatOrUndefined(join(src, p.path))?.isFile() === true &&
+      lstatOrUndefined(join(dst, p.path))?.isFile() === true,
+  );
 }
 
 /** One-way sync of two local directories (`concord copy` / `concord mirror`). */

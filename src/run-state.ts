@@ -19,9 +19,24 @@ export interface RunStateOptions {
 
 export interface RunState {
   caches: { src?: HashCache; dst?: HashCache };
+  /**
+   * When the last one-way run between these roots that left no file behind started, less
+   * RACY_MARGIN_MS, in ns since the epoch: OneWayOptions.racySinceNs. Undefined when none is
+   * known.
+   */
+  racySinceNs: bigint | undefined;
+  /** Remembers `startedMs` as the start of a run between these roots that left no file behind. */
+  recordCleanRun(startedMs: number): void;
   /** Releases the locks and closes the database. */
   close(): void;
 }
+
+/**
+ * A file's ctime comes from the kernel's coarse clock, which may trail the wall clock the run
+ * start is read from by a tick: a change made just after a run started must still count as
+ * after it.
+ */
+const RACY_MARGIN_MS = 1000;
 
 /**
  * What a sync run keeps in the state store: the roots' ids, the run locks on both roots
@@ -50,6 +65,11 @@ export async function openRunState(
         now,
       });
     }
+    const pairKey = [srcId ?? `path:${roots.src}`, dstId ?? `path:${roots.dst}`] as const;
+    const last = db
+      .prepare('SELECT clean_started_ms FROM oneway_runs WHERE src = ? AND dst = ?')
+      .pluck()
+      .get(...pairKey) as number | undefined;
     const caches: RunState['caches'] = {};
     if (o.checksum) {
       caches.src = cacheOf(db, srcId ?? `path:${roots.src}`, roots.src, now);
@@ -57,6 +77,13 @@ export async function openRunState(
     }
     return {
       caches,
+      racySinceNs: last === undefined ? undefined : BigInt(last - RACY_MARGIN_MS) * 1_000_000n,
+      recordCleanRun(startedMs) {
+        db.prepare(
+          `INSERT INTO oneway_runs (src, dst, clean_started_ms) VALUES (?, ?, ?)
+           ON CONFLICT (src, dst) DO UPDATE SET clean_started_ms = excluded.clean_started_ms`,
+        ).run(...pairKey, startedMs);
+      },
       close() {
         release?.();
         db.close();

@@ -72,6 +72,7 @@ export async function backupLocal(a: string, b: string, o: BackupOptions): Promi
     }
     result.summary.mode = 'backup';
     catalog.finishRun(runId, o.signal?.aborted ? 'partial' : 'complete');
+    run.recordRun(result.summary);
     const policy = catalog.policy();
     const pruned = hasRules(policy) ? prune(catalog, roots.dst, policy, now()) : undefined;
     return { ...result, runId, pruned };

@@ -1,5 +1,5 @@
 import { foldOneWay } from './case-fold.ts';
-import { type CompareOptions, compareEntries } from './compare.ts';
+import { COPY_MTIME_ERROR_NS, type CompareOptions, compareEntries } from './compare.ts';
 import type { Entry } from './entry.ts';
 import {
   KIND_DIR,
@@ -9,7 +9,9 @@ import {
   packedCount,
   packedNamesAt,
   sameMtimePacked,
+  timeNs,
   toleranceNumber,
+  W_CTIME_S_LO,
   W_KIND,
   W_MODE,
   W_MTIME_S_LO,
@@ -238,6 +240,7 @@ export function diffOneWayInSync(input: PackedOneWayInput): OneWayDir | undefine
     return undefined;
   const tol = opts.mtimeToleranceNs;
   const tolNum = toleranceNumber(tol);
+  const racy = opts.racySinceNs;
   const x = src.words;
   const y = dst.words;
   const n = packedCount(src);
@@ -255,7 +258,8 @@ export function diffOneWayInSync(input: PackedOneWayInput): OneWayDir | undefine
           x[b + W_SIZE_LO] !== y[b + W_SIZE_LO] ||
           x[b + W_SIZE_HI] !== y[b + W_SIZE_HI] ||
           (!opts.ignoreModes && x[b + W_MODE] !== y[b + W_MODE]) ||
-          !sameMtimePacked(x, mtime, y, mtime, tol, tolNum)
+          !sameMtimePacked(x, mtime, y, mtime, tol, tolNum) ||
+          (racy !== undefined && racyPacked(x, y, b, racy))
         )
           return undefined;
         break;
@@ -279,4 +283,11 @@ export function diffOneWayInSync(input: PackedOneWayInput): OneWayDir | undefine
   const out: OneWayDir = { ops: [], descend: [], needsHash: [], problems: [] };
   for (const name of packedNamesAt(src, dirs)) out.descend.push({ name, src: true, dst: true });
   return out;
+}
+
+/** racyPair on the packed form: entry at word `b` of both listings. */
+function racyPacked(x: Int32Array, y: Int32Array, b: number, sinceNs: bigint): boolean {
+  if (timeNs(x, b + W_CTIME_S_LO) < sinceNs) return false;
+  const mtime = b + W_MTIME_S_LO;
+  return !sameMtimePacked(x, mtime, y, mtime, COPY_MTIME_ERROR_NS, Number(COPY_MTIME_ERROR_NS));
 }

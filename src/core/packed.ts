@@ -82,7 +82,8 @@ export function wideBigInt(words: Int32Array, at: number): bigint {
   return hi === 0 ? BigInt(lo) : BigInt(hi) * TWO_32N + BigInt(lo);
 }
 
-function timeNs(words: Int32Array, at: number): bigint {
+/** The time at word `at` (seconds in two words, then nanoseconds), in ns. */
+export function timeNs(words: Int32Array, at: number): bigint {
   return wideBigInt(words, at) * NS_PER_S + BigInt(words[at + 2] as number);
 }
 

@@ -1,4 +1,5 @@
 import { Executor, runPlan } from '../apply/execute.ts';
+import { COPY_MTIME_ERROR_NS } from '../core/compare.ts';
 import type { FilterSpec } from '../core/filter.ts';
 import type { OneWayMode } from '../core/oneway.ts';
 import { ABSENT, countPlan, deletions, type Operation, orderPlan, Phase } from '../core/plan.ts';
@@ -28,6 +29,13 @@ export interface OneWayOptions {
    * the scan went on are not kept: the CLI saves their memory (~1 KB per operation).
    */
   keepPlan?: boolean | undefined;
+  /**
+   * When the last run between these roots that left no file behind started, less a margin
+   * (ns since the epoch); see CompareOptions.racySinceNs. Used only where mtimes compare
+   * coarser than a copy keeps them. Undefined: no such run is known, and the quick check is
+   * trusted as rsync trusts it.
+   */
+  racySinceNs?: bigint | undefined;
   /** The roots' file indexes, for --checksum. */
   caches?: { src?: HashCache | undefined; dst?: HashCache | undefined } | undefined;
   /** Mirror: rename extras on B that hold what is new on A, instead of delete + copy (default true). */
@@ -97,6 +105,7 @@ export async function planOneWay(
     checksum: opts.checksum,
     mtimeToleranceNs: tolerance,
     ignoreModes: !caps.keepsModes,
+    racySinceNs: tolerance > COPY_MTIME_ERROR_NS ? opts.racySinceNs : undefined,
   };
   const moves = detectsMoves(opts);
   const scanned = await scanAndPlan(

@@ -122,6 +122,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    name: 'one-way runs (when the last run that left no file behind started)',
+    up(db) {
+      // Keyed like the file index's locations: a root's id, or `path:` and its path.
+      db.exec(`
+        CREATE TABLE oneway_runs (
+          src TEXT NOT NULL,
+          dst TEXT NOT NULL,
+          clean_started_ms INTEGER NOT NULL,
+          PRIMARY KEY (src, dst)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version a database holds (SQLite's user_version; 0 for a new file). */

@@ -58,7 +58,7 @@ const nearCopy = (src: Entry[]): fc.Arbitrary<Entry[]> =>
       src.forEach((e, i) => {
         const p = picks[i] as number;
         if (p === 0) return; // dropped
-        const c = { ...e, ino: e.ino + 1n, ctimeNs: e.ctimeNs + 7n }; // neither is compared
+        const c = { ...e, ino: e.ino + 1n, ctimeNs: e.ctimeNs + 7n }; // B's are not compared
         if (p === 1) c.mtimeNs = t;
         if (p === 2) c.mode = c.mode === 0o600 ? 0o644 : 0o600;
         if (p === 3 && e.kind === 'file') c.size = e.size + 1;
@@ -79,6 +79,8 @@ const input = fc
     mode: fc.constantFrom('replica' as const, 'mirror' as const),
     checksum: fc.nat(4).map((n) => n === 0),
     tolerance: fc.constantFrom(0n, 1000n, 5n, 2_000_000_000n, 2n ** 60n),
+    // Before, between and after the ctimes the entries take (they take mtime's values).
+    racySince: fc.constantFrom(undefined, 0n, 1_700_000_000_123_457_000n, 2n ** 62n),
     protectedNames: fc.subarray([...names, 'extra']),
     removing: fc.constantFrom(undefined, undefined, undefined, 'extra' as const),
     sameSelf: fc.boolean(),
@@ -92,7 +94,7 @@ const input = fc
     dst: r.dst,
     protectedNames: new Set(r.protectedNames),
     mode: r.mode,
-    opts: { checksum: r.checksum, mtimeToleranceNs: r.tolerance },
+    opts: { checksum: r.checksum, mtimeToleranceNs: r.tolerance, racySinceNs: r.racySince },
     removing: r.removing,
   }));
 

@@ -135,6 +135,19 @@ describe('a root on exFAT', () => {
     assert.deepEqual(readdirSync(B), ['f.txt']);
   });
 
+  test('S25 mirror onto exFAT (mtimes to the second): a same-size edit within the second of the copied version is copied by the next run', async (t) => {
+    const { A } = roots(t, { 'f.txt': { content: 'aaaa', mtime: T1 + 0.2 } });
+    const B = join(exfatRoot(t), 'B');
+    assert.equal((await cli(['mirror', A, B])).code, 0);
+    writeFileSync(join(A, 'f.txt'), 'bbbb');
+    utimesSync(join(A, 'f.txt'), T1 + 0.7, T1 + 0.7);
+    const second = await cli(['mirror', A, B, '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(counts(second), { ...ZERO, updated: 1, bytesCopied: 4 });
+    assert.equal(readFileSync(join(B, 'f.txt'), 'utf8'), 'bbbb');
+    assert.deepEqual(counts(await cli(['mirror', A, B, '--json'])), ZERO);
+  });
+
   test('S23 two-way: names equal but for case on A are left alone on both sides (exit 3) until one of them is renamed', async (t) => {
     const { A } = roots(t, { 'Plan.txt': 'upper', 'plan.txt': 'lower', 'keep.txt': 'k' });
     const B = join(exfatRoot(t), 'B');

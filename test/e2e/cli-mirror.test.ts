@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  existsSync,
+  lstatSync,
+  readFileSync,
+  realpathSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
+import { openStateDb } from '../../src/index/state-db.ts';
 import { runDirName } from '../../src/trash/layout.ts';
 import {
   cli,
@@ -324,6 +332,50 @@ describe('concord mirror A B', () => {
     assert.deepEqual(summaryOf(second).problems, []);
     assert.deepEqual(fingerprint(dir), before);
     assert.equal(trashStamps(B).length, 1, 'the second run made no trash directory');
+  });
+
+  test('S25 a same-size edit within --modify-window of the copied mtime is copied by the next run (A changed after the last clean run began); the run after plans nothing and reads nothing', async (t) => {
+    const { A, B } = roots(t, {
+      'f.txt': { content: 'aaaa', mtime: T1 + 0.2 },
+      'g.txt': { content: 'keep', mtime: T1 },
+    });
+    const first = await cli(['mirror', A, B, '--modify-window', '1', '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    // Within the window of what B holds, same size: the quick check alone calls it unchanged.
+    writeFileSync(join(A, 'f.txt'), 'bbbb');
+    utimesSync(join(A, 'f.txt'), T1 + 0.7, T1 + 0.7);
+    const second = await cli(['mirror', A, B, '--modify-window', '1', '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(counts(second), { ...ZERO, updated: 1, bytesCopied: 4 });
+    assert.equal(readFileSync(join(B, 'f.txt'), 'utf8'), 'bbbb');
+    const third = await cli(['mirror', A, B, '--modify-window', '1', '--json']);
+    assert.deepEqual(counts(third), ZERO);
+    assert.equal(summaryOf(third).hashed, 0, 'nothing changed since the last clean run began');
+  });
+
+  test('the start of a run is remembered for the racy check only after a real run that left no file behind (not a dry run)', async (t) => {
+    const { A, B } = roots(t, { 'f.txt': 'x' });
+    const recorded = () => {
+      const db = openStateDb(process.env.CONCORD_HOME as string);
+      try {
+        return db
+          .prepare('SELECT clean_started_ms FROM oneway_runs WHERE src = ? AND dst = ?')
+          .pluck()
+          .get(`path:${realpathSync(A)}`, `path:${join(realpathSync(dirname(B)), 'B')}`) as
+          | number
+          | undefined;
+      } finally {
+        db.close();
+      }
+    };
+    assert.equal((await cli(['mirror', A, B, '--dry-run'])).code, 0);
+    assert.equal(recorded(), undefined);
+    const before = Date.now();
+    assert.equal((await cli(['mirror', A, B])).code, 0);
+    const first = recorded();
+    assert.ok(first !== undefined && first >= before && first <= Date.now(), `${first}`);
+    assert.equal((await cli(['mirror', A, B])).code, 0);
+    assert.ok((recorded() as number) >= first);
   });
 
   test("S12 a run that only deletes deep inside B leaves B's root in sync for the next run", async (t) => {
