@@ -1,5 +1,5 @@
 import { type Entry, type Meta, metaOf } from '../core/entry.ts';
-import { parent, type RelPath } from '../core/path.ts';
+import { basename, parent, type RelPath } from '../core/path.ts';
 import { countOp, noCounts, type Operation, Phase, type PlanCounts } from '../core/plan.ts';
 import { type Problem, type ProblemCode, problem } from '../core/problem.ts';
 import { ChangedDuringSync, type Endpoint, type WriteSource } from '../endpoint/endpoint.ts';
@@ -239,6 +239,11 @@ export async function runPlan(ex: Executor, ops: readonly Operation[]): Promise<
 /** How a file system without symlinks refuses one (exfat-fuse: ENOSYS; vfat: EPERM). */
 const SYMLINK_UNSUPPORTED = new Set(['ENOSYS', 'EPERM', 'EOPNOTSUPP', 'ENOTSUP']);
 
+/** How FAT, exFAT and NTFS refuse a name (exfat-fuse: ENOENT; the kernel's exfat: EINVAL). */
+const NAME_REFUSED = new Set(['ENOENT', 'EINVAL', 'EILSEQ', 'EPERM']);
+/** Printable characters those file systems never accept in a name. */
+const FAT_FORBIDDEN = /[\\:*?"<>|]/;
+
 function toProblem(op: Operation, err: unknown, srcRoot: string | undefined): Problem {
   let code: ProblemCode = 'write-failed';
   let hint: string | undefined;
@@ -267,10 +272,15 @@ function toProblem(op: Operation, err: unknown, srcRoot: string | undefined): Pr
   if (errno === 'EACCES' || errno === 'EPERM') hint = 'check the permissions';
   if (errno === 'ENOSPC') hint = 'the target is full: free space and run again';
   if (op.op === 'copy' && op.source?.kind === 'symlink' && SYMLINK_UNSUPPORTED.has(errno ?? '')) {
-    hint =
-      'this file system cannot hold symlinks (exFAT, FAT): exclude the link or sync it elsewhere';
+    hint = 'the target file system cannot hold symlinks, as on exFAT or FAT: exclude the link';
   }
-  return problem(op.path, code, `${op.op} failed: ${errText(err)}`, {
+  let message = `${op.op} failed: ${errText(err)}`;
+  if (!fromSource && NAME_REFUSED.has(errno ?? '') && FAT_FORBIDDEN.test(basename(op.path))) {
+    // exfat-fuse answers ENOENT here, which reads as if something vanished.
+    message = `${op.op} failed: the target file system refuses this name (${errno})`;
+    hint = 'FAT, exFAT and NTFS accept no \\ : * ? " < > | in names: rename it on A, or exclude it';
+  }
+  return problem(op.path, code, message, {
     side: code === 'unreadable' ? 'A' : 'B',
     ...(hint ? { hint } : {}),
   });
