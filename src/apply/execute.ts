@@ -239,6 +239,9 @@ export async function runPlan(ex: Executor, ops: readonly Operation[]): Promise<
 /** How a file system without symlinks refuses one (exfat-fuse: ENOSYS; vfat: EPERM). */
 const SYMLINK_UNSUPPORTED = new Set(['ENOSYS', 'EPERM', 'EOPNOTSUPP', 'ENOTSUP']);
 
+/** Errors only a write meets: the target's fault, whatever path the error names. */
+const WRITE_ONLY_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EFBIG']);
+
 /** How FAT, exFAT and NTFS refuse a name (exfat-fuse: ENOENT; the kernel's exfat: EINVAL). */
 const NAME_REFUSED = new Set(['ENOENT', 'EINVAL', 'EILSEQ', 'EPERM']);
 /** Printable characters those file systems never accept in a name. */
@@ -262,7 +265,12 @@ function toProblem(op: Operation, err: unknown, srcRoot: string | undefined): Pr
   }
   const errno = (err as NodeJS.ErrnoException).code;
   const errPath = (err as NodeJS.ErrnoException).path;
-  const fromSource = errPath !== undefined && srcRoot !== undefined && errPath.startsWith(srcRoot);
+  // copyFile names its source in `path` whichever side failed; these fail only on a write.
+  const fromSource =
+    errPath !== undefined &&
+    srcRoot !== undefined &&
+    errPath.startsWith(srcRoot) &&
+    !WRITE_ONLY_ERRNOS.has(errno ?? '');
   if (errno === 'ENOTEMPTY' || errno === 'EEXIST') {
     code = 'not-empty';
     hint = 'it still holds excluded or unreadable entries; remove them or delete it by hand';

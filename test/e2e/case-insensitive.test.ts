@@ -29,6 +29,7 @@ import {
   T1,
   T2,
   tempDir,
+  tempFiles,
   trashStamps,
   ZERO,
 } from './helpers.ts';
@@ -147,6 +148,39 @@ describe('a root on exFAT', () => {
       assert.match(p.hint ?? '', /rename it on A, or exclude it/);
     }
     assert.deepEqual(readdirSync(B), ['ok']);
+  });
+
+  test('a full target: the files that do not fit are reported on B as write-failed with "the target is full", none is left half-written, and a later run with room finishes', async (t) => {
+    const big = (n: number) => Buffer.alloc(9_000_000, n);
+    const { A } = roots(
+      t,
+      Object.fromEntries([1, 2, 3, 4, 5].map((n) => [`big${n}`, { content: big(n) }])),
+    );
+    const B = join(exfatRoot(t), 'B'); // 32 MB: three of the five fit
+    const r = await cli(['mirror', A, B, '--json']);
+    assert.equal(r.code, 3, r.stderr);
+    const problems = summaryOf(r).problems as {
+      path: string;
+      code: string;
+      side: string;
+      hint?: string;
+    }[];
+    assert.ok(problems.length >= 1);
+    for (const p of problems) {
+      assert.equal(p.code, 'write-failed');
+      assert.equal(p.side, 'B');
+      assert.match(p.hint ?? '', /the target is full/);
+    }
+    const there = readdirSync(B);
+    assert.deepEqual(tempFiles(B), [], 'no temporary file left');
+    for (const name of there)
+      assert.ok(readFileSync(join(B, name)).equals(readFileSync(join(A, name))));
+    assert.equal(there.length + problems.length, 5);
+    // Room enough once what did not fit is smaller.
+    for (const p of problems) writeFileSync(join(A, p.path), 'small');
+    const again = await cli(['mirror', A, B, '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(contents(B), contents(A));
   });
 
   test('S25 mirror onto exFAT (mtimes to the second): a same-size edit within the second of the copied version is copied by the next run', async (t) => {
