@@ -16,7 +16,7 @@ import {
   runOneWay,
   type Summary,
 } from './engine/oneway.ts';
-import { resolveLocalRoots } from './engine/roots.ts';
+import { assertWritable, resolveLocalRoots } from './engine/roots.ts';
 import { ConcordError } from './errors.ts';
 import type { Emit } from './jobs/events.ts';
 import { filterSpec, openRunState } from './run-state.ts';
@@ -65,6 +65,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
   // not an injected one.
   const startedMs = Date.now();
   const roots = resolveLocalRoots(a, b);
+  if (!o.dryRun && roots.dstExists) assertWritable(roots.dst, b);
   if (!o.backup && roots.dstExists && isBackupRoot(roots.dst))
     throw new ConcordError(
       'guard',

@@ -10,7 +10,7 @@ import type { Conflict } from './core/reconcile.ts';
 import { LocalEndpoint } from './endpoint/local/local.ts';
 import { WorkerPool } from './endpoint/local/pool.ts';
 import type { Deps } from './engine/oneway.ts';
-import { resolveLocalRoots } from './engine/roots.ts';
+import { assertWritable, resolveLocalRoots } from './engine/roots.ts';
 import { planTwoWay, runTwoWay, type TwoWayOptions } from './engine/twoway.ts';
 import { ConcordError } from './errors.ts';
 import { AncestorStore } from './index/ancestors.ts';
@@ -87,6 +87,11 @@ export async function openTwoWayLocal(
     guardMissing(db, a);
     guardMissing(db, b);
     const roots = resolveLocalRoots(a, b);
+    if (!dryRun) {
+      // Two-way writes into both roots (their markers first of all).
+      assertWritable(roots.src, a);
+      if (roots.dstExists) assertWritable(roots.dst, b);
+    }
     for (const [abs, shown] of [
       [roots.src, a],
       [roots.dst, b],

@@ -99,3 +99,21 @@ export function resolveSource(a: string): string {
   }
   return realpathSync(abs);
 }
+
+/**
+ * A root a run will write into, refused when it sits on a read-only file system: otherwise
+ * every write fails one by one, some with errors that name something else (a trash folder
+ * that could not be made reads as ENOENT). Only EROFS: a root we may not write may still hold
+ * subfolders we may.
+ */
+export function assertWritable(root: string, shown: string): void {
+  try {
+    accessSync(root, constants.W_OK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EROFS') return;
+    throw new ConcordError('bad-root', 'is on a read-only file system: nothing can be written', {
+      path: shown,
+      hint: 'remount it read-write, or give another destination',
+    });
+  }
+}
