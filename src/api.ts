@@ -126,7 +126,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     if (!leftFileBehind(summary.problems, roots.src, roots.dst)) state.recordCleanRun(startedMs);
   };
   const afterRun = (summary: Summary) => {
-    if (dryRun || o.signal?.aborted) return;
+    if (dryRun || o.signal?.aborted || stoppedEarly(summary.problems)) return;
     recordRun(summary);
     summary.problems.push(...expireTrash(roots.dst, now()));
   };
@@ -140,12 +140,18 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
  * fail every run: neither holds the record back.
  */
 function leftFileBehind(problems: readonly Problem[], src: string, dst: string): boolean {
+  if (stoppedEarly(problems)) return true;
   return problems.some(
     (p) =>
       (p.code === 'write-failed' || p.code === 'changed-during-sync') &&
       lstatOrUndefined(join(src, p.path))?.isFile() === true &&
       lstatOrUndefined(join(dst, p.path))?.isFile() === true,
   );
+}
+
+/** The run stopped part-way because B vanished: what it did not reach it did not see. */
+function stoppedEarly(problems: readonly Problem[]): boolean {
+  return problems.some((p) => p.code === 'root-vanished');
 }
 
 /** One-way sync of two local directories (`concord copy` / `concord mirror`). */

@@ -43,6 +43,15 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
+/**
+ * The exit code of a run that finished with `problems`: 1 when it stopped because a root
+ * vanished, 3 when entries were left as they were, else 0.
+ */
+export function exitOfRun(problems: readonly { code: string }[]): number {
+  if (problems.some((p) => p.code === 'root-vanished')) return EXIT.failed;
+  return problems.length > 0 ? EXIT.unresolved : EXIT.ok;
+}
+
 export function exitCodeOf(err: unknown): number {
   if (!(err instanceof ConcordError)) return EXIT.failed;
   switch (err.code) {

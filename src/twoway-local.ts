@@ -212,14 +212,19 @@ export async function syncTwoWayLocal(a: string, b: string, o: TwoWayLocalOption
     const result = await runTwoWay(run.a, run.b, run.opts, run.deps);
     const s = result.summary;
     // After a finished run, each root's trash older than 30 days goes.
-    if (!o.dryRun && !o.signal?.aborted)
+    const vanished = s.problems.some((p) => p.code === 'root-vanished');
+    if (!o.dryRun && !o.signal?.aborted && !vanished)
       for (const [ep, side] of [
         [run.a, 'A'],
         [run.b, 'B'],
       ] as const)
         s.problems.push(...expireTrash(ep.root, run.deps.now()).map((p) => ({ ...p, side })));
     run.finish(
-      o.signal?.aborted ? 'interrupted' : s.problems.length > 0 ? 'unresolved' : 'in sync',
+      o.signal?.aborted || vanished
+        ? 'interrupted'
+        : s.problems.length > 0
+          ? 'unresolved'
+          : 'in sync',
     );
     return result;
   } catch (err) {

@@ -39,6 +39,8 @@ export interface ApplyOptions {
    * target entry has, and a new entry gets the usual 0644 or 0755, never the other root's bits.
    */
   ignoreModes?: boolean | undefined;
+  /** Called once if the run stops because the target root vanished (see Executor.stopped). */
+  onStop?: (() => void) | undefined;
 }
 
 const NEW_FILE_MODE = 0o644;
@@ -87,7 +89,41 @@ export class Executor {
   }
 
   get aborted(): boolean {
-    return this.opts.signal?.aborted ?? false;
+    return this.stopped || (this.opts.signal?.aborted ?? false);
+  }
+
+  /**
+   * The target root's identity when the first operation started (its device and kind): a
+   * drive unplugged or unmounted mid-run leaves the path missing, or its mount point's
+   * directory on the disk below, where nothing must be written.
+   */
+  private rootWas: string | undefined;
+  /** Set once the target root is found gone or replaced: nothing more is attempted. */
+  stopped = false;
+
+  private async rootIdentity(): Promise<string | undefined> {
+    if (this.dst.rootIdentity) return this.dst.rootIdentity();
+    const e = await this.dst.stat('').catch(() => undefined);
+    return e?.kind === 'dir' ? 'dir' : undefined;
+  }
+
+  /** Stops the run when the target root is no longer the one it started on. */
+  private async checkRoot(): Promise<boolean> {
+    if (this.stopped) return true;
+    if ((await this.rootIdentity()) === this.rootWas) return false;
+    // Copies in flight fail together: one of them reports.
+    if (this.stopped) return true;
+    this.stopped = true;
+    const p = problem(
+      '',
+      'root-vanished',
+      'the target root vanished during the run (a drive unplugged or unmounted?): the run stopped, nothing more was written',
+      { side: 'B', hint: 'reconnect it and run again: the next run finishes the job' },
+    );
+    this.result.problems.push(p);
+    this.emit({ type: 'problem', jobId: this.jobId, problem: p });
+    this.opts.onStop?.();
+    return true;
   }
 
   /** Starts `op` after those added before it; resolves once it is under way (backpressure). */
@@ -130,6 +166,8 @@ export class Executor {
 
   private async run(op: Operation): Promise<void> {
     const { result, progress, jobId } = this;
+    if (this.stopped) return;
+    this.rootWas ??= await this.rootIdentity();
     try {
       const bytes = await this.perform(op);
       if (this.opts.keepDone !== false) result.done.push(op);
@@ -146,6 +184,8 @@ export class Executor {
         ...(bytes ? { size: bytes } : {}),
       });
     } catch (err) {
+      // A failure because the whole target went away is one problem, not one per entry.
+      if (await this.checkRoot()) return;
       const instead = this.opts.fallback?.(op);
       if (instead) {
         progress.filesDone++;
@@ -161,6 +201,8 @@ export class Executor {
     const now = this.opts.now();
     if (now - this.lastEmit >= 100 || progress.filesDone === progress.filesTotal) {
       this.lastEmit = now;
+      // A mount point unmounted mid-run fails no write: what it showed is the disk below.
+      if (await this.checkRoot()) return;
       this.emit({ type: 'progress', jobId, ...progress, current: op.path });
     }
   }

@@ -66,6 +66,9 @@ export class RecordingEndpoint implements Endpoint {
   localPath(path: RelPath): string {
     return this.inner.localPath(path);
   }
+  rootIdentity(): Promise<string | undefined> {
+    return this.inner.rootIdentity();
+  }
   discard(path: RelPath): Promise<void> {
     return this.inner.discard(path);
   }

@@ -71,7 +71,8 @@ export async function backupLocal(a: string, b: string, o: BackupOptions): Promi
       throw err;
     }
     result.summary.mode = 'backup';
-    catalog.finishRun(runId, o.signal?.aborted ? 'partial' : 'complete');
+    const stopped = result.summary.problems.some((p) => p.code === 'root-vanished');
+    catalog.finishRun(runId, o.signal?.aborted || stopped ? 'partial' : 'complete');
     run.recordRun(result.summary);
     const policy = catalog.policy();
     const pruned = hasRules(policy) ? prune(catalog, roots.dst, policy, now()) : undefined;

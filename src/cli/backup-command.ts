@@ -14,7 +14,7 @@ import { backupLocal, planBackup, recoverCrashed } from '../backup/run.ts';
 import { listVersions } from '../backup/versions.ts';
 import { hasRules } from '../core/retention.ts';
 import { parseTimeArg, TIME_HINT } from '../core/time-arg.ts';
-import { ConcordError, EXIT } from '../errors.ts';
+import { ConcordError, EXIT, exitOfRun } from '../errors.ts';
 import { concordHome } from '../index/home.ts';
 import { readRootId } from '../index/location.ts';
 import { acquireLocks, rootLockKeys } from '../index/lock.ts';
@@ -98,7 +98,7 @@ export async function runBackupSync(
       out.stderr.write('concord: interrupted; what was done is consistent, run again to finish\n');
       return EXIT.interrupted;
     }
-    return r.summary.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
+    return exitOfRun(r.summary.problems);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -1,6 +1,6 @@
 import { openLocalRun } from '../api.ts';
 import { planOneWay, runOneWay } from '../engine/oneway.ts';
-import { ConcordError, EXIT } from '../errors.ts';
+import { ConcordError, EXIT, exitOfRun } from '../errors.ts';
 import { parseSyncArgs, type SyncArgs } from './args.ts';
 import { usePair } from './pair-command.ts';
 import { writeOneWayPlan } from './plan-print.ts';
@@ -78,7 +78,7 @@ export async function runSyncCommand(
         );
         return EXIT.interrupted;
       }
-      return summary.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
+      return exitOfRun(summary.problems);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

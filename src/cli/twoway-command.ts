@@ -2,7 +2,7 @@ import type { Policy } from '../core/conflict.ts';
 import { comparePaths } from '../core/path.ts';
 import type { TwoWayOp } from '../core/reconcile.ts';
 import type { TwoWayPlan } from '../engine/twoway.ts';
-import { EXIT } from '../errors.ts';
+import { EXIT, exitOfRun } from '../errors.ts';
 import { planTwoWayLocal, syncTwoWayLocal } from '../twoway-local.ts';
 import type { SyncArgs } from './args.ts';
 import { formatBytes, toJson } from './format.ts';
@@ -92,7 +92,7 @@ export async function runTwoWayCommand(
       out.stderr.write('concord: interrupted; what was done is consistent, run again to finish\n');
       return EXIT.interrupted;
     }
-    return summary.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
+    return exitOfRun(summary.problems);
   } finally {
     prompter?.close();
     process.off('SIGINT', onSignal);

@@ -18,7 +18,8 @@ export type ProblemCode =
   | 'not-empty' // a directory to delete still holds excluded or unreadable entries
   | 'invalid-name' // a name the target cannot hold
   | 'case-conflict' // names equal but for case, on a side that cannot tell them apart (S23)
-  | 'conflict-skipped'; // two-way: both sides changed it, and it was left for later
+  | 'conflict-skipped' // two-way: both sides changed it, and it was left for later
+  | 'root-vanished'; // the target root went away mid-run (unplugged, unmounted): exit 1
 
 export function problem(
   path: RelPath,

@@ -88,6 +88,12 @@ export interface Endpoint {
   /** Absolute local path of `path`, when this root is on the local file system (an ability). */
   localPath?(path: RelPath): string;
   /**
+   * What tells this root from whatever may later stand at its path (for a local root, the
+   * device it is on): undefined when the root is not there. A change mid-run means a drive
+   * was unplugged or unmounted.
+   */
+  rootIdentity?(): Promise<string | undefined>;
+  /**
    * Atomically creates or replaces a file: written to a temporary name beside it, metadata set,
    * the source re-checked, the precondition re-checked, the old version moved to the trash,
    * then renamed into place. Returns the bytes written.

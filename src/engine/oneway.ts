@@ -150,9 +150,10 @@ function detectsMoves(opts: OneWayOptions): boolean {
 export async function runOneWay(
   src: Endpoint,
   dst: Endpoint,
-  opts: OneWayOptions,
+  options: OneWayOptions,
   deps: Deps,
 ): Promise<OneWayResult> {
+  const { opts, stop } = stoppable(options);
   const started = deps.now();
   let fallbacks = new Map<Operation, Operation[]>();
   const ex = new Executor(
@@ -164,6 +165,7 @@ export async function runOneWay(
       now: deps.now,
       keepDone: opts.keepPlan !== false,
       fallback: (op) => fallbacks.get(op),
+      onStop: stop,
     },
     deps.emit,
     deps.jobId,
@@ -289,4 +291,17 @@ async function createRoot(dst: Endpoint): Promise<void> {
 /** Math.max does not take bigints. */
 function maxBig(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
+}
+
+/**
+ * `opts` with a signal that also fires on `stop()`: an executor that finds its target root
+ * gone stops the scan and the rest of the run as an interruption would, consistent and
+ * without deletions from half the evidence.
+ */
+export function stoppable<T extends { signal?: AbortSignal | undefined }>(
+  options: T,
+): { opts: T; stop: () => void } {
+  const c = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, c.signal]) : c.signal;
+  return { opts: { ...options, signal }, stop: () => c.abort() };
 }

@@ -56,7 +56,7 @@ import {
 } from '../endpoint/endpoint.ts';
 import { ConcordError, errText } from '../errors.ts';
 import type { AncestorStore } from '../index/ancestors.ts';
-import type { Deps, Summary } from './oneway.ts';
+import { type Deps, type Summary, stoppable } from './oneway.ts';
 import { dirIndices, keepsAll } from './scan-plan.ts';
 
 export interface TwoWayOptions {
@@ -602,9 +602,10 @@ const MAX_PASSES = 4;
 export async function runTwoWay(
   a: Endpoint,
   b: Endpoint,
-  opts: TwoWayOptions,
+  options: TwoWayOptions,
   deps: Deps,
 ): Promise<TwoWayResult> {
+  const { opts, stop } = stoppable(options);
   const started = deps.now();
   const aborted = () => opts.signal?.aborted ?? false;
   const store = opts.ancestors;
@@ -656,6 +657,7 @@ export async function runTwoWay(
         onDone: record,
         onHash: (op, hash) => copiedHashes.set(op, hash),
         ignoreModes,
+        onStop: stop,
       },
       deps.emit,
       deps.jobId,
@@ -734,6 +736,10 @@ export async function runTwoWay(
     }
     store.flush();
     if (!aborted()) await settle(plan, a, b, opts, deps);
+  }
+  if (!opts.dryRun) {
+    // Also when the run stopped early: what the streamed copies did, and why it stopped.
+    await Promise.all([toA.drain(), toB.drain()]);
     counts = sumCounts(toA.result.counts, toB.result.counts);
     bytes = toA.result.bytesCopied + toB.result.bytesCopied;
     // The executor names its source A and its target B: toA's are the other way round.

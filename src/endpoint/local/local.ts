@@ -109,6 +109,11 @@ export class LocalEndpoint implements Endpoint {
     return this.caps;
   }
 
+  async rootIdentity(): Promise<string | undefined> {
+    const st = lstatOrUndefined(this.root);
+    return st?.isDirectory() ? `dev ${st.dev}` : undefined;
+  }
+
   async stat(path: RelPath): Promise<Entry | undefined> {
     const abs = this.localPath(path);
     const st = lstatOrUndefined(abs);

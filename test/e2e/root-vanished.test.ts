@@ -1,0 +1,81 @@
+/**
+ * A target that goes away mid-run: a USB drive unplugged, a share unmounted. The run stops
+ * with one problem naming what happened (not one per entry), writes nothing more, exits 1;
+ * once the drive is back, the next run finishes the job (S15). Here B is moved away from its
+ * path when the first operation is done, as an unplugged drive leaves it, and moved back.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { syncLocal } from '../../src/api.ts';
+import { EXIT, exitOfRun } from '../../src/errors.ts';
+import type { RunEvent } from '../../src/jobs/events.ts';
+import { syncTwoWayLocal } from '../../src/twoway-local.ts';
+import { contents, roots, type Spec, tempDir } from './helpers.ts';
+
+/** 600 files in 30 folders: far more than one batch of copies. */
+const MANY: Spec = Object.fromEntries(
+  Array.from({ length: 600 }, (_, i) => [`d${i % 30}/f${i}.txt`, `file ${i}`]),
+);
+
+/** Moves B away at the first operation done, once. */
+function unplugAtFirstOp(B: string) {
+  const away = `${B}.unplugged`;
+  let done = false;
+  const onEvent = (e: RunEvent) => {
+    if (done || e.type !== 'op') return;
+    done = true;
+    renameSync(B, away);
+  };
+  return { onEvent, plugBack: () => renameSync(away, B), away };
+}
+
+describe('the target root vanishes during the run', () => {
+  test('mirror: one root-vanished problem, nothing written after it, and the next run finishes', async (t) => {
+    const { A } = roots(t, MANY);
+    const B = join(tempDir(t), 'B');
+    const home = tempDir(t);
+    const u = unplugAtFirstOp(B);
+    const r = await syncLocal(A, B, { mode: 'mirror', onEvent: u.onEvent, home });
+    assert.deepEqual(
+      r.summary.problems.map((p) => [p.code, p.path, p.side]),
+      [['root-vanished', '', 'B']],
+    );
+    assert.equal(existsSync(B), false, 'nothing was made at the path after it vanished');
+    const copied = Object.keys(contents(u.away)).length;
+    assert.ok(copied < 600, `${copied} files reached B before it vanished`);
+    u.plugBack();
+    const again = await syncLocal(A, B, { mode: 'mirror', home });
+    assert.deepEqual(again.summary.problems, []);
+    assert.deepEqual(contents(B), contents(A));
+  });
+
+  test('two-way: the same, and the ancestor holds only what was applied, so nothing is deleted on the next run (S15)', async (t) => {
+    const { A } = roots(t, MANY);
+    const B = join(tempDir(t), 'B');
+    const home = tempDir(t);
+    const u = unplugAtFirstOp(B);
+    const r = await syncTwoWayLocal(A, B, { onEvent: u.onEvent, home });
+    assert.deepEqual(
+      r.summary.problems.map((p) => [p.code, p.side]),
+      [['root-vanished', 'B']],
+    );
+    assert.equal(existsSync(B), false);
+    u.plugBack();
+    const again = await syncTwoWayLocal(A, B, { home });
+    assert.deepEqual(again.summary.problems, []);
+    assert.equal(again.summary.deleted, 0);
+    assert.deepEqual(contents(B), contents(A));
+    const files = Object.keys(contents(A)).filter((k) => k.endsWith('.txt'));
+    assert.equal(files.length, 600, 'A lost nothing');
+  });
+
+  test('the exit code of a run that stopped on a vanished root is 1 (failed), not 3 (entries left)', () => {
+    const vanished = { code: 'root-vanished' };
+    const left = { code: 'write-failed' };
+    assert.equal(exitOfRun([left, vanished]), EXIT.failed);
+    assert.equal(exitOfRun([left]), EXIT.unresolved);
+    assert.equal(exitOfRun([]), EXIT.ok);
+  });
+});
