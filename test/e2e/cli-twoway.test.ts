@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CLI } from '../helpers/tree.ts';
@@ -235,6 +235,35 @@ describe('two-way conflicts through the CLI (S6, S7)', () => {
       assert.ok(Number.isInteger(summary[k]) && (summary[k] as number) >= 0, `${k}: ${summary[k]}`);
     assert.deepEqual(summary.problems, []);
     assert.equal(summary.conflicts, 1);
+  });
+});
+
+describe('clock independence (S22)', () => {
+  test('every mtime on B shifted by an hour (a FAT drive read across a DST change): content is checked by hash, nothing is copied, no conflict, nothing trashed; the shift is only a time, and the next run plans nothing', async (t) => {
+    const spec: Spec = {
+      'a.txt': { content: 'alpha', mtime: T1 },
+      'sub/b.txt': { content: 'beta', mtime: T2 },
+      'sub/c.bin': { content: 'gamma gamma', mtime: T3 },
+    };
+    const { A, B } = await synced(t, spec);
+    for (const [rel, e] of Object.entries(spec)) {
+      const mtime = (e as { mtime: number }).mtime + 3600;
+      utimesSync(join(B, rel), mtime, mtime);
+    }
+    const r = await cli(['sync', A, B, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const s = summaryOf(r);
+    assert.equal(s.bytesCopied, 0);
+    assert.equal(s.conflicts, 0);
+    assert.equal(s.created, 0);
+    assert.equal(s.updated, 0);
+    assert.equal(s.deleted, 0);
+    assert.equal(s.hashed, 3, 'every shifted file read, none trusted by its time alone');
+    assert.deepEqual(contents(A), contents(B));
+    assert.deepEqual(trashStamps(A), []);
+    assert.deepEqual(trashStamps(B), []);
+    assertSameTrees(A, B);
+    await assertInSync(A, B);
   });
 });
 
