@@ -21,6 +21,9 @@ export function jsonRenderer(out: Out): Renderer {
   };
 }
 
+/** Problems printed as they happen, at most; the rest are counted in the summary. */
+export const LIVE_PROBLEMS = 50;
+
 /**
  * People: on a TTY a live status line on stderr (phase, files and bytes done of total, rate,
  * ETA, current file); otherwise quiet. Problems are listed as they happen, the summary last.
@@ -28,6 +31,7 @@ export function jsonRenderer(out: Out): Renderer {
 export function humanRenderer(out: Out, now: () => number): Renderer {
   const live = out.stderr.isTTY === true;
   let shown = false;
+  let problemsPrinted = 0;
   let applyStart = 0;
   const clear = () => {
     if (shown) out.stderr.write('\r\x1b[2K');
@@ -42,7 +46,13 @@ export function humanRenderer(out: Out, now: () => number): Renderer {
     event(e) {
       if (e.type === 'problem') {
         clear();
-        out.stderr.write(`${problemLine(e.problem)}\n`);
+        // A full disk fails every write after it: a screenful says so, not thousands of lines.
+        if (problemsPrinted < LIVE_PROBLEMS) out.stderr.write(`${problemLine(e.problem)}\n`);
+        else if (problemsPrinted === LIVE_PROBLEMS)
+          out.stderr.write(
+            'concord: more problems; the summary counts them, --json lists them all\n',
+          );
+        problemsPrinted++;
         return;
       }
       if (!live) return;
@@ -68,7 +78,8 @@ export function humanRenderer(out: Out, now: () => number): Renderer {
     summary(s, label) {
       clear();
       // On one terminal the problems were just printed as they happened: count them only.
-      const listed = out.stdout.isTTY === true && out.stderr.isTTY === true;
+      const listed =
+        out.stdout.isTTY === true && out.stderr.isTTY === true && problemsPrinted <= LIVE_PROBLEMS;
       out.stdout.write(`${summaryText(s, label, listed)}\n`);
     },
   };

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { test } from 'node:test';
+import { humanRenderer, LIVE_PROBLEMS } from '../../src/cli/render.ts';
+import { problem } from '../../src/core/problem.ts';
+import type { Summary } from '../../src/engine/oneway.ts';
+
+/** A stream that keeps what is written to it, as a terminal or a pipe would show it. */
+function sink(isTTY: boolean) {
+  const s = new PassThrough() as PassThrough & { isTTY?: boolean; text: () => string };
+  const chunks: string[] = [];
+  s.on('data', (c) => chunks.push(String(c)));
+  s.isTTY = isTTY;
+  s.text = () => chunks.join('');
+  return s;
+}
+
+function summaryWith(n: number): Summary {
+  const problems = Array.from({ length: n }, (_, i) =>
+    problem(`f${i}`, 'write-failed', 'copy failed: no space left on device (ENOSPC)', {
+      side: 'B',
+    }),
+  );
+  return {
+    type: 'summary',
+    jobId: 'j',
+    mode: 'mirror',
+    dryRun: false,
+    created: 0,
+    updated: 0,
+    deleted: 0,
+    moved: 0,
+    metadataUpdated: 0,
+    conflicts: 0,
+    skipped: 0,
+    bytesCopied: 0,
+    durationMs: 1,
+    hashed: 0,
+    hashReused: 0,
+    problems,
+  };
+}
+
+for (const count of [3, 2000]) {
+  test(`${count} problems on a terminal: at most ${LIVE_PROBLEMS} printed as they happen, and the summary lists them when they were not all shown`, async () => {
+    const stdout = sink(true);
+    const stderr = sink(true);
+    const r = humanRenderer({ stdout, stderr }, () => 0);
+    const s = summaryWith(count);
+    for (const p of s.problems) r.event({ type: 'problem', jobId: 'j', problem: p });
+    r.summary(s, 'mirror A -> B');
+    await new Promise((resolve) => setImmediate(resolve));
+    const live = stderr
+      .text()
+      .split('\n')
+      .filter((l) => l.includes('ENOSPC'));
+    assert.equal(live.length, Math.min(count, LIVE_PROBLEMS));
+    const more = stderr.text().includes('more problems; the summary counts them');
+    assert.equal(more, count > LIVE_PROBLEMS);
+    const out = stdout.text();
+    if (count > LIVE_PROBLEMS) {
+      assert.match(out, /2,000 problems: skipped entries were left as they are:/);
+      assert.match(out, /\.\.\. and 1980 more \(--json lists them all\)/);
+    } else assert.match(out, /3 problems: skipped entries were left as they are \(listed above\)/);
+  });
+}
