@@ -289,6 +289,13 @@ const NAME_REFUSED = new Set(['ENOENT', 'EINVAL', 'EILSEQ', 'EPERM']);
 /** Printable characters those file systems never accept in a name. */
 const FAT_FORBIDDEN = /[\\:*?"<>|]/;
 
+/** A name FAT, exFAT and NTFS never accept: a forbidden character, or a control character. */
+function fatRefuses(name: string): boolean {
+  if (FAT_FORBIDDEN.test(name)) return true;
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) < 0x20) return true;
+  return false;
+}
+
 function toProblem(op: Operation, err: unknown, srcRoot: string | undefined): Problem {
   let code: ProblemCode = 'write-failed';
   let hint: string | undefined;
@@ -325,10 +332,11 @@ function toProblem(op: Operation, err: unknown, srcRoot: string | undefined): Pr
     hint = 'the target file system cannot hold symlinks, as on exFAT or FAT: exclude the link';
   }
   let message = `${op.op} failed: ${errText(err)}`;
-  if (!fromSource && NAME_REFUSED.has(errno ?? '') && FAT_FORBIDDEN.test(basename(op.path))) {
+  if (!fromSource && NAME_REFUSED.has(errno ?? '') && fatRefuses(basename(op.path))) {
     // exfat-fuse answers ENOENT here, which reads as if something vanished.
     message = `${op.op} failed: the target file system refuses this name (${errno})`;
-    hint = 'FAT, exFAT and NTFS accept no \\ : * ? " < > | in names: rename it on A, or exclude it';
+    hint =
+      'FAT, exFAT and NTFS accept no \\ : * ? " < > | or control characters in names: rename it on A, or exclude it';
   }
   return problem(op.path, code, message, {
     side: code === 'unreadable' ? 'A' : 'B',

@@ -2,7 +2,7 @@ import { comparePaths } from '../core/path.ts';
 import type { Operation, Reason } from '../core/plan.ts';
 import type { Problem } from '../core/problem.ts';
 import { formatBytes, formatCount, toJson } from './format.ts';
-import { type Out, problemLine } from './render.ts';
+import { type Out, problemLine, shownPath } from './render.ts';
 
 const GROUPS: { title: string; mark: string; reasons: Reason[] }[] = [
   { title: 'Move (no bytes copied)', mark: '>', reasons: ['moved'] },
@@ -43,9 +43,10 @@ export function planText(ops: readonly Operation[], header: string, keptIn: Kept
 function describe(o: Operation): string {
   const s = o.source;
   const kind = o.op === 'delete' && o.pre.type === 'same' ? o.pre.entry.kind : s?.kind;
-  const path = kind === 'dir' ? `${o.path}/` : o.path;
-  if (o.op === 'move') return `move ${kind === 'dir' ? `${o.from}/` : o.from} -> ${path}`;
-  if (kind === 'symlink' && s?.target !== undefined) return `${path} -> ${s.target}`;
+  const path = kind === 'dir' ? `${shownPath(o.path)}/` : shownPath(o.path);
+  const from = shownPath(o.from ?? '');
+  if (o.op === 'move') return `move ${kind === 'dir' ? `${from}/` : from} -> ${path}`;
+  if (kind === 'symlink' && s?.target !== undefined) return `${path} -> ${shownPath(s.target)}`;
   if (o.op === 'copy' && s?.kind === 'file') return `${path}  (${formatBytes(s.size)})`;
   return path;
 }

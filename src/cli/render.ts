@@ -58,7 +58,7 @@ export function humanRenderer(out: Out, now: () => number): Renderer {
       if (!live) return;
       if (e.type === 'scan') {
         status(
-          `scanning  ${formatCount(e.dirs)} dirs  ${formatCount(e.entries)} entries  ${e.current ?? ''}`,
+          `scanning  ${formatCount(e.dirs)} dirs  ${formatCount(e.entries)} entries  ${shownPath(e.current ?? '')}`,
         );
       } else if (e.type === 'phase' && e.phase === 'apply') {
         applyStart = now();
@@ -69,7 +69,7 @@ export function humanRenderer(out: Out, now: () => number): Renderer {
         const eta = rate > 0 && left > 0 ? `  ETA ${formatDuration((left / rate) * 1000)}` : '';
         status(
           `applying  ${formatCount(e.filesDone)}/${formatCount(e.filesTotal)} ops  ` +
-            `${formatBytes(e.bytesDone)}/${formatBytes(e.bytesTotal)}  ${formatBytes(rate)}/s${eta}  ${e.current ?? ''}`,
+            `${formatBytes(e.bytesDone)}/${formatBytes(e.bytesTotal)}  ${formatBytes(rate)}/s${eta}  ${shownPath(e.current ?? '')}`,
         );
       } else if (e.type === 'phase' && e.phase === 'done') {
         clear();
@@ -87,7 +87,20 @@ export function humanRenderer(out: Out, now: () => number): Renderer {
 
 export function problemLine(p: Problem): string {
   const side = p.side ? `${p.side} ` : '';
-  return `concord: ${side}${p.path || '.'}: ${p.message}${p.hint ? ` (${p.hint})` : ''}`;
+  return `concord: ${side}${shownPath(p.path) || '.'}: ${p.message}${p.hint ? ` (${p.hint})` : ''}`;
+}
+
+/** A path as one line of text: a newline or other control character in a name is escaped. */
+export function shownPath(path: string): string {
+  let out = '';
+  for (const ch of path) {
+    const c = ch.charCodeAt(0);
+    if (c >= 0x20 && c !== 0x7f) out += ch;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else out += `\\x${c.toString(16).padStart(2, '0')}`;
+  }
+  return out;
 }
 
 export function summaryText(s: Summary, label: string, problemsShown = false): string {

@@ -7,7 +7,7 @@ import { planTwoWayLocal, syncTwoWayLocal } from '../twoway-local.ts';
 import type { SyncArgs } from './args.ts';
 import { formatBytes, toJson } from './format.ts';
 import { terminalPrompter } from './prompt.ts';
-import { humanRenderer, jsonRenderer, type Out } from './render.ts';
+import { humanRenderer, jsonRenderer, type Out, shownPath } from './render.ts';
 
 /** `concord sync A B` and `concord plan A B` in two-way mode. */
 export async function runTwoWayCommand(
@@ -112,12 +112,13 @@ function opLine(o: TwoWayOp): string {
   const from = o.side === 'B' ? 'A' : 'B';
   const size =
     o.op === 'copy' && o.source?.kind === 'file' ? ` (${formatBytes(o.source.size)})` : '';
+  const path = shownPath(o.path);
   const what =
     o.op === 'copy'
-      ? `${o.path} from ${from}${o.from && o.from !== o.path ? `:${o.from}` : ''}${size}`
+      ? `${path} from ${from}${o.from && o.from !== o.path ? `:${shownPath(o.from)}` : ''}${size}`
       : o.op === 'move'
-        ? `${o.from} -> ${o.path}`
-        : o.path;
+        ? `${shownPath(o.from ?? '')} -> ${path}`
+        : path;
   // A move found by the scan reads `move P -> Q`; a conflict's version set aside is renamed.
   const verb = o.reason === 'moved' ? 'move' : VERB[o.op];
   return `  on ${o.side}: ${verb} ${what}: ${o.why}`;
@@ -144,9 +145,9 @@ export function planText(plan: TwoWayPlan, label: string): string {
             : `${choice}'s version wins`;
       if (c.moved)
         lines.push(
-          `  ${c.path}: moved on both sides (to ${c.moved.a} on A, to ${c.moved.b} on B): both names kept`,
+          `  ${shownPath(c.path)}: moved on both sides (to ${shownPath(c.moved.a)} on A, to ${shownPath(c.moved.b)} on B): both names kept`,
         );
-      else lines.push(`  ${c.path}: changed on both sides: ${what}`);
+      else lines.push(`  ${shownPath(c.path)}: changed on both sides: ${what}`);
     }
   }
   if (shown.length === 0 && plan.conflicts.length === 0)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { humanRenderer, LIVE_PROBLEMS } from '../../src/cli/render.ts';
+import { humanRenderer, LIVE_PROBLEMS, problemLine, shownPath } from '../../src/cli/render.ts';
 import { problem } from '../../src/core/problem.ts';
 import type { Summary } from '../../src/engine/oneway.ts';
 
@@ -64,3 +64,11 @@ for (const count of [3, 2000]) {
     } else assert.match(out, /3 problems: skipped entries were left as they are \(listed above\)/);
   });
 }
+
+test('a name holding a newline or another control character is shown escaped, on one line', () => {
+  assert.equal(shownPath('dir/a\nb\tc\x01d\x7f'), 'dir/a\\nb\\tc\\x01d\\x7f');
+  assert.equal(shownPath('plain/é 名.txt'), 'plain/é 名.txt');
+  const line = problemLine(problem('a\nb', 'write-failed', 'copy failed', { side: 'B' }));
+  assert.equal(line, 'concord: B a\\nb: copy failed');
+  assert.equal(line.includes('\n'), false);
+});

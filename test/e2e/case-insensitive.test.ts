@@ -136,13 +136,24 @@ describe('a root on exFAT', () => {
     assert.deepEqual(readdirSync(B), ['f.txt']);
   });
 
-  test('names exFAT refuses (a colon, a question mark) are reported as refused names with a hint, not as vanished files; the rest is copied', async (t) => {
-    const { A } = roots(t, { 'a:b.txt': '1', 'why?.txt': '2', 'dir:x/in.txt': '3', ok: 'ok' });
+  test('names exFAT refuses (a colon, a question mark, a newline) are reported as refused names with a hint, not as vanished files; the rest is copied', async (t) => {
+    const { A } = roots(t, {
+      'a:b.txt': '1',
+      'why?.txt': '2',
+      'dir:x/in.txt': '3',
+      'line\nbreak.txt': '4',
+      ok: 'ok',
+    });
     const B = join(exfatRoot(t), 'B');
     const r = await cli(['mirror', A, B, '--json']);
     assert.equal(r.code, 3, r.stderr);
     const problems = summaryOf(r).problems as { path: string; message: string; hint?: string }[];
-    assert.deepEqual(problems.map((p) => p.path).sort(), ['a:b.txt', 'dir:x', 'why?.txt']);
+    assert.deepEqual(problems.map((p) => p.path).sort(), [
+      'a:b.txt',
+      'dir:x',
+      'line\nbreak.txt',
+      'why?.txt',
+    ]);
     for (const p of problems) {
       assert.match(p.message, /refuses this name/, p.message);
       assert.match(p.hint ?? '', /rename it on A, or exclude it/);
