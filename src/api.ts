@@ -17,7 +17,7 @@ import {
   type Summary,
 } from './engine/oneway.ts';
 import { assertWritable, resolveLocalRoots } from './engine/roots.ts';
-import { ConcordError } from './errors.ts';
+import { ConcordError, STOPPED_RUN } from './errors.ts';
 import type { Emit } from './jobs/events.ts';
 import { filterSpec, openRunState } from './run-state.ts';
 import { expireTrash } from './trash/empty.ts';
@@ -149,9 +149,9 @@ function leftFileBehind(problems: readonly Problem[], src: string, dst: string):
   );
 }
 
-/** The run stopped part-way because B vanished: what it did not reach it did not see. */
+/** The run stopped part-way (B vanished or filled up): what it did not reach it did not see. */
 function stoppedEarly(problems: readonly Problem[]): boolean {
-  return problems.some((p) => p.code === 'root-vanished');
+  return problems.some((p) => STOPPED_RUN.has(p.code));
 }
 
 /** One-way sync of two local directories (`concord copy` / `concord mirror`). */

@@ -43,12 +43,15 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
+/** Problem codes of a run that stopped part-way: its target vanished or filled up. */
+export const STOPPED_RUN: ReadonlySet<string> = new Set(['root-vanished', 'target-full']);
+
 /**
- * The exit code of a run that finished with `problems`: 1 when it stopped because a root
- * vanished, 3 when entries were left as they were, else 0.
+ * The exit code of a run that finished with `problems`: 1 when it stopped part-way (a root
+ * vanished, a target filled up), 3 when entries were left as they were, else 0.
  */
 export function exitOfRun(problems: readonly { code: string }[]): number {
-  if (problems.some((p) => p.code === 'root-vanished')) return EXIT.failed;
+  if (problems.some((p) => STOPPED_RUN.has(p.code))) return EXIT.failed;
   return problems.length > 0 ? EXIT.unresolved : EXIT.ok;
 }
 

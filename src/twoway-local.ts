@@ -12,7 +12,7 @@ import { WorkerPool } from './endpoint/local/pool.ts';
 import type { Deps } from './engine/oneway.ts';
 import { assertWritable, resolveLocalRoots } from './engine/roots.ts';
 import { planTwoWay, runTwoWay, type TwoWayOptions } from './engine/twoway.ts';
-import { ConcordError } from './errors.ts';
+import { ConcordError, STOPPED_RUN } from './errors.ts';
 import { AncestorStore } from './index/ancestors.ts';
 import { concordHome } from './index/home.ts';
 import { ensureRootId, readRootId } from './index/location.ts';
@@ -212,7 +212,7 @@ export async function syncTwoWayLocal(a: string, b: string, o: TwoWayLocalOption
     const result = await runTwoWay(run.a, run.b, run.opts, run.deps);
     const s = result.summary;
     // After a finished run, each root's trash older than 30 days goes.
-    const vanished = s.problems.some((p) => p.code === 'root-vanished');
+    const vanished = s.problems.some((p) => STOPPED_RUN.has(p.code));
     if (!o.dryRun && !o.signal?.aborted && !vanished)
       for (const [ep, side] of [
         [run.a, 'A'],

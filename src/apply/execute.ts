@@ -113,17 +113,42 @@ export class Executor {
     if ((await this.rootIdentity()) === this.rootWas) return false;
     // Copies in flight fail together: one of them reports.
     if (this.stopped) return true;
-    this.stopped = true;
-    const p = problem(
-      '',
-      'root-vanished',
-      'the target root vanished during the run (a drive unplugged or unmounted?): the run stopped, nothing more was written',
-      { side: 'B', hint: 'reconnect it and run again: the next run finishes the job' },
+    this.stop(
+      problem(
+        '',
+        'root-vanished',
+        'the target root vanished during the run (a drive unplugged or unmounted?): the run stopped, nothing more was written',
+        { side: 'B', hint: 'reconnect it and run again: the next run finishes the job' },
+      ),
     );
+    return true;
+  }
+
+  /**
+   * A full target fails every write after the first (as rsync, we stop there): one problem
+   * instead of one per file, and the run ends consistent, the file that did not fit left out.
+   */
+  private targetFull(op: Operation, err: unknown): boolean {
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno !== 'ENOSPC' && errno !== 'EDQUOT') return false;
+    if (this.stopped) return true;
+    const what = errno === 'ENOSPC' ? 'no space left' : 'over its disk quota';
+    this.stop(
+      problem(
+        op.path,
+        'target-full',
+        `the target is full (${what}, ${errno}): the run stopped here, nothing was half-written`,
+        { side: 'B', hint: 'free space on it, or exclude what does not fit, and run again' },
+      ),
+    );
+    return true;
+  }
+
+  private stop(p: Problem): void {
+    this.stopped = true;
     this.result.problems.push(p);
     this.emit({ type: 'problem', jobId: this.jobId, problem: p });
     this.opts.onStop?.();
-    return true;
   }
 
   /** Starts `op` after those added before it; resolves once it is under way (backpressure). */
@@ -184,8 +209,9 @@ export class Executor {
         ...(bytes ? { size: bytes } : {}),
       });
     } catch (err) {
-      // A failure because the whole target went away is one problem, not one per entry.
-      if (await this.checkRoot()) return;
+      // A failure because the whole target went away, or filled up, is one problem, not one
+      // per entry.
+      if ((await this.checkRoot()) || this.targetFull(op, err)) return;
       const instead = this.opts.fallback?.(op);
       if (instead) {
         progress.filesDone++;
@@ -327,7 +353,6 @@ function toProblem(op: Operation, err: unknown, srcRoot: string | undefined): Pr
   }
   if (fromSource) code = 'unreadable';
   if (errno === 'EACCES' || errno === 'EPERM') hint = 'check the permissions';
-  if (errno === 'ENOSPC') hint = 'the target is full: free space and run again';
   if (op.op === 'copy' && op.source?.kind === 'symlink' && SYMLINK_UNSUPPORTED.has(errno ?? '')) {
     hint = 'the target file system cannot hold symlinks, as on exFAT or FAT: exclude the link';
   }

@@ -19,7 +19,8 @@ export type ProblemCode =
   | 'invalid-name' // a name the target cannot hold
   | 'case-conflict' // names equal but for case, on a side that cannot tell them apart (S23)
   | 'conflict-skipped' // two-way: both sides changed it, and it was left for later
-  | 'root-vanished'; // the target root went away mid-run (unplugged, unmounted): exit 1
+  | 'root-vanished' // the target root went away mid-run (unplugged, unmounted): exit 1
+  | 'target-full'; // the target ran out of space (or quota) mid-run, and the run stopped: exit 1
 
 export function problem(
   path: RelPath,
