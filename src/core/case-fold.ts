@@ -29,10 +29,18 @@ export interface FoldedOneWay {
   dst: Entry[];
   /** Source names that collide on the target, each with the names it collides with. */
   collisions: Map<string, string[]>;
-  /** Target names that only the target's case-insensitivity ties to a source name. */
+  /**
+   * Target names that only the target's case-insensitivity ties to a source name of the same
+   * kind: renamed to the source's spelling (`dst` holds them under it).
+   */
   renames: { from: Entry; to: Entry }[];
   /** Target names standing for colliding source names: never deleted as extras. */
   keep: Set<string>;
+  /**
+   * Source names whose target entry differs in case and in kind (a file `Ab` on A, a folder
+   * `ab` on B): left alone on both sides, and reported.
+   */
+  kindClashes: Map<string, Entry>;
 }
 
 /**
@@ -64,6 +72,7 @@ export function foldOneWay(src: readonly Entry[], dst: readonly Entry[]): Folded
     collisions,
     renames: [],
     keep: new Set(),
+    kindClashes: new Map(),
   };
   let renamed = false;
   for (const d of dst) {
@@ -73,13 +82,20 @@ export function foldOneWay(src: readonly Entry[], dst: readonly Entry[]): Folded
       continue;
     }
     const s = srcByKey.get(key);
-    if (s && !exact.has(d.name)) {
+    if (s && !exact.has(d.name) && s.kind !== d.kind) {
+      // Replacing it would address it by the source's spelling, which a FUSE file system
+      // answers with another inode (every precondition fails), and a rename first would run
+      // after the deletion of the kind change: both are left, and reported.
+      out.kindClashes.set(s.name, d);
+      out.keep.add(d.name);
+    } else if (s && !exact.has(d.name)) {
       out.renames.push({ from: d, to: s });
       out.dst.push({ ...d, name: s.name });
       renamed = true;
     } else out.dst.push(d);
   }
   if (renamed) out.dst.sort((x, y) => compareNames(x.name, y.name));
+  if (out.kindClashes.size > 0) out.src = out.src.filter((e) => !out.kindClashes.has(e.name));
   return out;
 }
 

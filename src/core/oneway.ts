@@ -67,6 +67,8 @@ export interface OneWayInput {
  * second run on the result decides nothing (S12). Replica never deletes an entry of the target
  * except to replace a file by a directory (into the trash); mirror deletes extras (S25).
  */
+const KIND_WORD = { file: 'file', dir: 'directory', symlink: 'symlink' } as const;
+
 export function diffOneWay(input: OneWayInput): OneWayDir {
   const { dir, mode, opts } = input;
   let { src = [], dst = [], protectedNames } = input;
@@ -99,6 +101,17 @@ export function diffOneWay(input: OneWayInput): OneWayDir {
             side: 'B',
             hint: 'rename all but one of them on A',
           },
+        ),
+      );
+    }
+    for (const [name, there] of folded.kindClashes) {
+      const here = input.src?.find((e) => e.name === name)?.kind ?? 'file';
+      out.problems.push(
+        problem(
+          join(dir, name),
+          'case-conflict',
+          `is a ${KIND_WORD[here]} on A, and B holds a ${KIND_WORD[there.kind]} ${JSON.stringify(there.name)}, equal but for case (B does not tell case apart): both left as they are`,
+          { side: 'B', hint: 'rename one of them' },
         ),
       );
     }

@@ -104,6 +104,25 @@ describe('a root on exFAT', () => {
     assert.deepEqual(counts(again), ZERO);
   });
 
+  test('S23 mirror: a case-only rename of an edited file renames it on B, then replaces its content; a file on A whose name B holds as a folder in another case is reported, both left', async (t) => {
+    const { A } = roots(t, { 'a.txt': 'new content', Ab: 'a file' });
+    const B = join(exfatRoot(t), 'B');
+    mkdirSync(join(B, 'ab'), { recursive: true });
+    writeFileSync(join(B, 'ab', 'inside'), 'kept');
+    writeFileSync(join(B, 'A.TXT'), 'old');
+    const r = await cli(['mirror', A, B, '--json']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.deepEqual(problemsOf(r), [{ path: 'Ab', code: 'case-conflict', side: 'B' }]);
+    assert.deepEqual(
+      readdirSync(B)
+        .filter((n) => n !== '.concord')
+        .sort(),
+      ['a.txt', 'ab'],
+    );
+    assert.equal(readFileSync(join(B, 'a.txt'), 'utf8'), 'new content');
+    assert.equal(readFileSync(join(B, 'ab', 'inside'), 'utf8'), 'kept');
+  });
+
   test('S12 mirror onto exFAT: a second run plans nothing, though every mode there reads 0777 and every mtime lost its fraction', async (t) => {
     const { A } = roots(t, {
       'script.sh': { content: '#!/bin/sh\n', mode: 0o755 },
