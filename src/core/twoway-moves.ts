@@ -153,6 +153,10 @@ function wholeDir(
   const inos = new Map<string, bigint>();
   for (const o of within(c.from)) {
     if (o.side !== c.side || o.op !== 'delete' || o.reason !== 'deleted') return false;
+    // Only deletions of copies unchanged since the last sync (`gone`): a directory whose mode
+    // changed on this side loses to the deletion, but a rename would carry the new mode to
+    // `to`, not the final state of a deletion plus a creation (S24).
+    if (!o.gone) return false;
     const s = o.gone && stampOn(o.gone.base, other(c.side));
     if (o.path !== c.from && s) inos.set(o.path.slice(c.from.length), s.ino);
   }

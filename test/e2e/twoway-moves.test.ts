@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import {
+  chmodSync,
+  lstatSync,
   mkdirSync,
   readFileSync,
   renameSync,
@@ -141,6 +143,25 @@ describe('two-way moves (S24)', () => {
       bytesCopied: 'x edited after the rename'.length + 'new'.length,
     });
     assert.deepEqual(trashed(r.B), { 'e/0/f0.txt': 'file 0 '.repeat(20), 'e/sub/x.txt': 'x' });
+    await assertInSync(r);
+  });
+
+  test("S24: a folder renamed on A while B changed the mode of a folder inside it: no move (a rename would carry B's mode along); the outcome of a deletion plus a creation, A's modes at the new name", async (t) => {
+    const r = await synced(t, { 'a/a/f.txt': 'f', 'a/a': { dir: true, mode: 0o755 } });
+    renameSync(join(r.A, 'a'), join(r.A, 'b'));
+    chmodSync(join(r.B, 'a', 'a'), 0o700);
+    const ops = await planOps(r);
+    // The folder is not renamed whole (its files still may be, one by one).
+    assert.ok(
+      !ops.some((o) => o.op === 'move' && o.path === 'b'),
+      ops.map((o) => `${o.op} ${o.path}`).join(),
+    );
+    const res = await sync(r);
+    assert.equal(res.code, 0, res.stderr);
+    for (const root of [r.A, r.B]) {
+      assert.equal(lstatSync(join(root, 'b', 'a')).mode & 0o777, 0o755, root);
+      assert.equal(readFileSync(join(root, 'b', 'a', 'f.txt'), 'utf8'), 'f');
+    }
     await assertInSync(r);
   });
 
