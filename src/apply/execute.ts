@@ -39,7 +39,7 @@ export interface ApplyOptions {
    * target entry has, and a new entry gets the usual 0644 or 0755, never the other root's bits.
    */
   ignoreModes?: boolean | undefined;
-  /** Called once if the run stops because the target root vanished (see Executor.stopped). */
+  /** Called once if the run stops part-way: its target vanished or filled up (Executor.stopped). */
   onStop?: (() => void) | undefined;
 }
 
@@ -95,10 +95,12 @@ export class Executor {
   /**
    * The target root's identity when the first operation started (its device and kind): a
    * drive unplugged or unmounted mid-run leaves the path missing, or its mount point's
-   * directory on the disk below, where nothing must be written.
+   * directory on the disk below, where nothing must be written. Undefined when the root was
+   * not there then: nothing to compare with.
    */
   private rootWas: string | undefined;
-  /** Set once the target root is found gone or replaced: nothing more is attempted. */
+  private rootTaken = false;
+  /** Set once the target is found gone, replaced or full: nothing more is attempted. */
   stopped = false;
 
   private async rootIdentity(): Promise<string | undefined> {
@@ -110,7 +112,7 @@ export class Executor {
   /** Stops the run when the target root is no longer the one it started on. */
   private async checkRoot(): Promise<boolean> {
     if (this.stopped) return true;
-    if ((await this.rootIdentity()) === this.rootWas) return false;
+    if (this.rootWas === undefined || (await this.rootIdentity()) === this.rootWas) return false;
     // Copies in flight fail together: one of them reports.
     if (this.stopped) return true;
     this.stop(
@@ -192,7 +194,10 @@ export class Executor {
   private async run(op: Operation): Promise<void> {
     const { result, progress, jobId } = this;
     if (this.stopped) return;
-    this.rootWas ??= await this.rootIdentity();
+    if (!this.rootTaken) {
+      this.rootTaken = true;
+      this.rootWas = await this.rootIdentity();
+    }
     try {
       const bytes = await this.perform(op);
       if (this.opts.keepDone !== false) result.done.push(op);

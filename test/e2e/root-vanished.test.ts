@@ -5,7 +5,8 @@
  * path when the first operation is done, as an unplugged drive leaves it, and moved back.
  */
 import assert from 'node:assert/strict';
-import { existsSync, renameSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { syncLocal } from '../../src/api.ts';
@@ -69,6 +70,30 @@ describe('the target root vanishes during the run', () => {
     assert.deepEqual(contents(B), contents(A));
     const files = Object.keys(contents(A)).filter((k) => k.endsWith('.txt'));
     assert.equal(files.length, 600, 'A lost nothing');
+  });
+
+  test('a mount point unmounted mid-run fails no write (the disk below takes them): the device changed, so the run stops with root-vanished all the same', async (t) => {
+    const { A } = roots(t, MANY);
+    const B = join(tempDir(t), 'mnt');
+    mkdirSync(B);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', B]);
+    let mounted = true;
+    t.after(() => {
+      if (mounted) execFileSync('umount', ['-l', B]);
+    });
+    const home = tempDir(t);
+    const onEvent = (e: RunEvent) => {
+      if (!mounted || e.type !== 'op') return;
+      mounted = false;
+      execFileSync('umount', ['-l', B]);
+    };
+    const r = await syncLocal(A, B, { mode: 'mirror', onEvent, home });
+    assert.deepEqual(
+      r.summary.problems.map((p) => [p.code, p.side]),
+      [['root-vanished', 'B']],
+    );
+    const below = Object.keys(contents(B)).filter((k) => k.endsWith('.txt')).length;
+    assert.ok(below < 600, `${below} files reached the disk below before the stop`);
   });
 
   test('the exit code of a run that stopped on a vanished root is 1 (failed), not 3 (entries left)', () => {
