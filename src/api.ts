@@ -17,7 +17,7 @@ import {
   type Summary,
 } from './engine/oneway.ts';
 import { assertWritable, resolveLocalRoots } from './engine/roots.ts';
-import { ConcordError, STOPPED_RUN } from './errors.ts';
+import { ConcordError, stoppedPartWay } from './errors.ts';
 import type { Emit } from './jobs/events.ts';
 import { filterSpec, openRunState } from './run-state.ts';
 import { expireTrash } from './trash/empty.ts';
@@ -121,12 +121,14 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
   };
   // After a finished run (not a dry run, not interrupted): B's trash older than 30 days goes.
   // Also: the run's start, for the next run's racy check, unless it left a file behind.
+  const finished = (summary: Summary) =>
+    !dryRun && !o.signal?.aborted && !stoppedPartWay(summary.problems);
   const recordRun = (summary: Summary) => {
-    if (dryRun || o.signal?.aborted) return;
-    if (!leftFileBehind(summary.problems, roots.src, roots.dst)) state.recordCleanRun(startedMs);
+    if (finished(summary) && !leftFileBehind(summary.problems, roots.src, roots.dst))
+      state.recordCleanRun(startedMs);
   };
   const afterRun = (summary: Summary) => {
-    if (dryRun || o.signal?.aborted || stoppedEarly(summary.problems)) return;
+    if (!finished(summary)) return;
     recordRun(summary);
     summary.problems.push(...expireTrash(roots.dst, now()));
   };
@@ -140,18 +142,12 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
  * fail every run: neither holds the record back.
  */
 function leftFileBehind(problems: readonly Problem[], src: string, dst: string): boolean {
-  if (stoppedEarly(problems)) return true;
   return problems.some(
     (p) =>
       (p.code === 'write-failed' || p.code === 'changed-during-sync') &&
       lstatOrUndefined(join(src, p.path))?.isFile() === true &&
       lstatOrUndefined(join(dst, p.path))?.isFile() === true,
   );
-}
-
-/** The run stopped part-way (B vanished or filled up): what it did not reach it did not see. */
-function stoppedEarly(problems: readonly Problem[]): boolean {
-  return problems.some((p) => STOPPED_RUN.has(p.code));
 }
 
 /** One-way sync of two local directories (`concord copy` / `concord mirror`). */

@@ -44,14 +44,19 @@ export const EXIT = {
 } as const;
 
 /** Problem codes of a run that stopped part-way: its target vanished or filled up. */
-export const STOPPED_RUN: ReadonlySet<string> = new Set(['root-vanished', 'target-full']);
+const STOPPED_RUN: ReadonlySet<string> = new Set(['root-vanished', 'target-full']);
+
+/** The run stopped part-way: what it did not reach it did not see (no trash expiry, no record). */
+export function stoppedPartWay(problems: readonly { code: string }[]): boolean {
+  return problems.some((p) => STOPPED_RUN.has(p.code));
+}
 
 /**
  * The exit code of a run that finished with `problems`: 1 when it stopped part-way (a root
  * vanished, a target filled up), 3 when entries were left as they were, else 0.
  */
 export function exitOfRun(problems: readonly { code: string }[]): number {
-  if (problems.some((p) => STOPPED_RUN.has(p.code))) return EXIT.failed;
+  if (stoppedPartWay(problems)) return EXIT.failed;
   return problems.length > 0 ? EXIT.unresolved : EXIT.ok;
 }
 

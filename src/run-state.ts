@@ -65,6 +65,7 @@ export async function openRunState(
         now,
       });
     }
+    // A root's id is its marker, else its path (as a file index location is keyed).
     const pairKey = [srcId ?? `path:${roots.src}`, dstId ?? `path:${roots.dst}`] as const;
     const last = db
       .prepare('SELECT clean_started_ms FROM oneway_runs WHERE src = ? AND dst = ?')
@@ -72,8 +73,8 @@ export async function openRunState(
       .get(...pairKey) as number | undefined;
     const caches: RunState['caches'] = {};
     if (o.checksum) {
-      caches.src = cacheOf(db, srcId ?? `path:${roots.src}`, roots.src, now);
-      if (roots.dstExists) caches.dst = cacheOf(db, dstId ?? `path:${roots.dst}`, roots.dst, now);
+      caches.src = cacheOf(db, pairKey[0], roots.src, now);
+      if (roots.dstExists) caches.dst = cacheOf(db, pairKey[1], roots.dst, now);
     }
     return {
       caches,

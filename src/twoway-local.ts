@@ -12,7 +12,7 @@ import { WorkerPool } from './endpoint/local/pool.ts';
 import type { Deps } from './engine/oneway.ts';
 import { assertWritable, resolveLocalRoots } from './engine/roots.ts';
 import { planTwoWay, runTwoWay, type TwoWayOptions } from './engine/twoway.ts';
-import { ConcordError, STOPPED_RUN } from './errors.ts';
+import { ConcordError, stoppedPartWay } from './errors.ts';
 import { AncestorStore } from './index/ancestors.ts';
 import { concordHome } from './index/home.ts';
 import { ensureRootId, readRootId } from './index/location.ts';
@@ -212,15 +212,15 @@ export async function syncTwoWayLocal(a: string, b: string, o: TwoWayLocalOption
     const result = await runTwoWay(run.a, run.b, run.opts, run.deps);
     const s = result.summary;
     // After a finished run, each root's trash older than 30 days goes.
-    const vanished = s.problems.some((p) => STOPPED_RUN.has(p.code));
-    if (!o.dryRun && !o.signal?.aborted && !vanished)
+    const stopped = stoppedPartWay(s.problems);
+    if (!o.dryRun && !o.signal?.aborted && !stopped)
       for (const [ep, side] of [
         [run.a, 'A'],
         [run.b, 'B'],
       ] as const)
         s.problems.push(...expireTrash(ep.root, run.deps.now()).map((p) => ({ ...p, side })));
     run.finish(
-      o.signal?.aborted || vanished
+      o.signal?.aborted || stopped
         ? 'interrupted'
         : s.problems.length > 0
           ? 'unresolved'

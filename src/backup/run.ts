@@ -5,7 +5,7 @@ import { hasRules, type RetentionPolicy } from '../core/retention.ts';
 import { ensureStateDir } from '../endpoint/local/state-dir.ts';
 import { type OneWayResult, runOneWay } from '../engine/oneway.ts';
 import { resolveLocalRoots } from '../engine/roots.ts';
-import { STOPPED_RUN } from '../errors.ts';
+import { stoppedPartWay } from '../errors.ts';
 import { CATALOG_FILE, Catalog, HISTORY_DIR } from './catalog.ts';
 import { type PruneResult, prune } from './prune.ts';
 import { RecordingEndpoint } from './recording-endpoint.ts';
@@ -72,7 +72,7 @@ export async function backupLocal(a: string, b: string, o: BackupOptions): Promi
       throw err;
     }
     result.summary.mode = 'backup';
-    const stopped = result.summary.problems.some((p) => STOPPED_RUN.has(p.code));
+    const stopped = stoppedPartWay(result.summary.problems);
     catalog.finishRun(runId, o.signal?.aborted || stopped ? 'partial' : 'complete');
     run.recordRun(result.summary);
     const policy = catalog.policy();
