@@ -40,7 +40,7 @@ export interface FoldedOneWay {
    * Source names whose target entry differs in case and in kind (a file `Ab` on A, a folder
    * `ab` on B): left alone on both sides, and reported.
    */
-  kindClashes: Map<string, Entry>;
+  kindClashes: { here: Entry; there: Entry }[];
 }
 
 /**
@@ -67,12 +67,12 @@ export function foldOneWay(src: readonly Entry[], dst: readonly Entry[]): Folded
     if (!keys.has(key)) srcByKey.set(key, s);
   }
   const out: FoldedOneWay = {
-    src: src.filter((s) => !collisions.has(s.name)),
+    src: [],
     dst: [],
     collisions,
     renames: [],
     keep: new Set(),
-    kindClashes: new Map(),
+    kindClashes: [],
   };
   let renamed = false;
   for (const d of dst) {
@@ -86,7 +86,7 @@ export function foldOneWay(src: readonly Entry[], dst: readonly Entry[]): Folded
       // Replacing it would address it by the source's spelling, which a FUSE file system
       // answers with another inode (every precondition fails), and a rename first would run
       // after the deletion of the kind change: both are left, and reported.
-      out.kindClashes.set(s.name, d);
+      out.kindClashes.push({ here: s, there: d });
       out.keep.add(d.name);
     } else if (s && !exact.has(d.name)) {
       out.renames.push({ from: d, to: s });
@@ -95,7 +95,8 @@ export function foldOneWay(src: readonly Entry[], dst: readonly Entry[]): Folded
     } else out.dst.push(d);
   }
   if (renamed) out.dst.sort((x, y) => compareNames(x.name, y.name));
-  if (out.kindClashes.size > 0) out.src = out.src.filter((e) => !out.kindClashes.has(e.name));
+  const clashing = new Set(out.kindClashes.map((c) => c.here.name));
+  out.src = src.filter((s) => !collisions.has(s.name) && !clashing.has(s.name));
   return out;
 }
 

@@ -104,13 +104,12 @@ export function diffOneWay(input: OneWayInput): OneWayDir {
         ),
       );
     }
-    for (const [name, there] of folded.kindClashes) {
-      const here = input.src?.find((e) => e.name === name)?.kind ?? 'file';
+    for (const { here, there } of folded.kindClashes) {
       out.problems.push(
         problem(
-          join(dir, name),
+          join(dir, here.name),
           'case-conflict',
-          `is a ${KIND_WORD[here]} on A, and B holds a ${KIND_WORD[there.kind]} ${JSON.stringify(there.name)}, equal but for case (B does not tell case apart): both left as they are`,
+          `is a ${KIND_WORD[here.kind]} on A, and B holds a ${KIND_WORD[there.kind]} ${JSON.stringify(there.name)}, equal but for case (B does not tell case apart): both left as they are`,
           { side: 'B', hint: 'rename one of them' },
         ),
       );

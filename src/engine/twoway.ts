@@ -643,8 +643,7 @@ export async function runTwoWay(
       op.reason === 'kind-changed' || (pre.type === 'same' && pre.entry.kind === 'dir');
     if (fresh) store.put(r.path, fresh, overDir);
   };
-  const [capsA, capsB] = await Promise.all([a.capabilities(), b.capabilities()]);
-  const ignoreModes = !capsA.keepsModes || !capsB.keepsModes;
+  const { ignoreModes } = await reconcileOptions(a, b, opts);
   const exec = (from: Endpoint, to: Endpoint) =>
     new Executor(
       from,
