@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { humanRenderer, LIVE_PROBLEMS, problemLine, shownPath } from '../../src/cli/render.ts';
 import { problem } from '../../src/core/problem.ts';
 import type { Summary } from '../../src/engine/oneway.ts';
+import { ZERO } from '../e2e/helpers.ts';
 
 /** A stream that keeps what is written to it, as a terminal or a pipe would show it. */
 function sink(isTTY: boolean) {
@@ -26,14 +27,7 @@ function summaryWith(n: number): Summary {
     jobId: 'j',
     mode: 'mirror',
     dryRun: false,
-    created: 0,
-    updated: 0,
-    deleted: 0,
-    moved: 0,
-    metadataUpdated: 0,
-    conflicts: 0,
-    skipped: 0,
-    bytesCopied: 0,
+    ...ZERO,
     durationMs: 1,
     hashed: 0,
     hashReused: 0,
