@@ -5,6 +5,7 @@ import { type Problem, problem } from '../../core/problem.ts';
 import { errText } from '../../errors.ts';
 import type { Listing, PackedListing } from '../endpoint.ts';
 import { PackWriter } from './listing-codec.ts';
+import { type NativeListing, nativeLister, systemError } from './native.ts';
 import { type StatInto, statIntoSlow } from './stat-words.ts';
 
 export { STATE_DIR };
@@ -20,7 +21,7 @@ export interface ListedInto extends Omit<PackedListing, 'packed'> {
 /**
  * One directory of a local root, synchronously: readdir, then lstat per entry (a loop of sync
  * calls is the fastest walk on 2 cores, STACK.md), the entries packed into `out`. Runs on the
- * main thread or in a worker.
+ * main thread or in a worker. The native lister (native.ts) lists the same where it was built.
  */
 export function listInto(
   absDir: string,
@@ -33,17 +34,7 @@ export function listInto(
   try {
     all = readdirSync(absDir);
   } catch (err) {
-    return {
-      names: [],
-      targets: [],
-      first,
-      problems: [
-        problem(dir, 'unreadable', `cannot list directory: ${errText(err)}`, {
-          hint: 'check its permissions',
-        }),
-      ],
-      complete: false,
-    };
+    return unlistable(dir, first, err);
   }
   const names: string[] = [];
   const targets: string[] = [];
@@ -94,13 +85,83 @@ export function listInto(
   };
 }
 
+function unlistable(dir: RelPath, first: number, err: unknown): ListedInto {
+  return {
+    names: [],
+    targets: [],
+    first,
+    problems: [
+      problem(dir, 'unreadable', `cannot list directory: ${errText(err)}`, {
+        hint: 'check its permissions',
+      }),
+    ],
+    complete: false,
+  };
+}
+
+/** The arguments of the native lister's `list` for `dir`: the state folder is skipped at the root. */
+export function nativeArgs(dir: RelPath): [skip: string, tempPrefix: string] {
+  return [dir === '' ? STATE_DIR : '', TEMP_PREFIX];
+}
+
+/**
+ * A native listing (native.ts) as the PackedListing the JavaScript listing makes: the same
+ * entries, problems and leftovers. Undefined when a name is not valid UTF-8 (the JavaScript
+ * listing reports those).
+ */
+export function packedFromNative(
+  r: NativeListing,
+  absDir: string,
+  dir: RelPath,
+): PackedListing | undefined {
+  if (r === null) return undefined;
+  if (typeof r === 'number') {
+    const l = unlistable(dir, 0, systemError(r, 'scandir', absDir));
+    return {
+      packed: { names: '', words: new Int32Array(0), targets: [] },
+      problems: l.problems,
+      complete: false,
+    };
+  }
+  const [names, words, targets, leftoverNames, specialNames, failures] = r;
+  const problems: Problem[] = [];
+  for (const name of specialNames === '' ? [] : specialNames.split(NAME_SEP)) {
+    problems.push(
+      problem(join(dir, name), 'special-file', 'is a FIFO, socket or device: not synced'),
+    );
+  }
+  for (let i = 0; i < failures.length; i += 2) {
+    const name = failures[i] as string;
+    const err = systemError(failures[i + 1] as number, 'lstat', `${absDir}/${name}`);
+    problems.push(problem(join(dir, name), 'unreadable', `cannot stat: ${errText(err)}`));
+  }
+  // In name order, as the JavaScript listing reports them.
+  if (specialNames !== '' && failures.length > 0)
+    problems.sort((a, b) => compareNames(a.path, b.path));
+  const out: PackedListing = {
+    packed: { names, words, targets },
+    problems,
+    complete: failures.length === 0,
+  };
+  if (leftoverNames !== '') out.leftovers = leftoverNames.split(NAME_SEP).map((n) => join(dir, n));
+  return out;
+}
+
 /** One directory, packed. */
 // One writer per thread, reused (take() copies the entries out, and listing is synchronous): a
 // new one per directory allocated a 48 KB buffer each time, and re-listing 4,000 directories
 // after a first two-way sync raised its peak memory by ~30 MB of garbage buffers.
 let shared: PackWriter | undefined;
 
-export function listDirPacked(absDir: string, dir: RelPath, stat?: StatInto): PackedListing {
+export function listDirPacked(
+  absDir: string,
+  dir: RelPath,
+  stat?: StatInto,
+  native = true,
+): PackedListing {
+  const lister = native ? nativeLister() : undefined;
+  const fast = lister && packedFromNative(lister.list(absDir, ...nativeArgs(dir)), absDir, dir);
+  if (fast) return fast;
   shared ??= new PackWriter();
   const w = shared;
   w.count = 0; // a listing that threw left its entries behind

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "concord_native",
+      "sources": ["native/list_dir.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

@@ -1,0 +1,21 @@
+// `npm install` builds the native lister (binding.gyp) with npm's own node-gyp. Concord works
+// without it (the JavaScript listing does the same, walks about twice as slow), so a machine
+// without a C compiler gets a warning here, not a failed install.
+import { spawnSync } from 'node:child_process';
+
+if (process.platform !== 'linux') process.exit(0);
+const gyp = process.env.npm_config_node_gyp;
+const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
+const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+if (r.status !== 0) {
+  const lines = r.stderr.split('\n');
+  const why =
+    r.error?.message ??
+    lines.find((l) => l.includes('gyp ERR! stack Error')) ??
+    lines.find((l) => /error/i.test(l)) ??
+    `exit ${r.status}`;
+  console.warn(
+    `concord: the native lister was not built (${why}); walks use the JavaScript listing. ` +
+      'Install python3, make and a C compiler, then run `npm rebuild concord` (or `npm install` in a checkout).',
+  );
+}
