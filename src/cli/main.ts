@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { nativeLister } from '../endpoint/local/native.ts';
 import { prestartWalkers } from '../endpoint/local/walk-ahead.ts';
 import { ConcordError, EXIT, errText, exitCodeOf } from '../errors.ts';
 import type { Out } from './render.ts';
@@ -69,8 +70,9 @@ export async function main(argv: string[], out: Out = process): Promise<number> 
       case 'mirror':
       case 'sync':
       case 'plan': {
-        // Both roots are walked on threads of their own: start them while the rest loads.
-        prestartWalkers(2);
+        // Without the native lister both roots are walked on threads of their own: start them
+        // while the rest loads.
+        if (!nativeLister()) prestartWalkers(2);
         const { runSyncCommand } = await import('./sync-command.ts');
         return await runSyncCommand(command, rest, out);
       }

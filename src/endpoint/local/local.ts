@@ -39,6 +39,8 @@ import {
 } from './copy-file.ts';
 import { FileHasher } from './hash-file.ts';
 import { listDirPacked, TEMP_PREFIX, tryUnlink, unpackListing } from './listing.ts';
+import { nativeLister } from './native.ts';
+import { NativeWalkAhead } from './native-walk.ts';
 import type { WorkerPool } from './pool.ts';
 import { checkPrecondition } from './precondition.ts';
 import { probeCapabilities } from './probe.ts';
@@ -79,7 +81,7 @@ export class LocalEndpoint implements Endpoint {
   private readonly opts: LocalOptions;
   private hasher: FileHasher | undefined;
   private hashes = 0;
-  private walker: WalkAhead | undefined;
+  private walker: WalkAhead | NativeWalkAhead | undefined;
   private statInto: StatInto | undefined;
   private stateDirReady = false;
   private copies = 0;
@@ -131,7 +133,10 @@ export class LocalEndpoint implements Endpoint {
 
   walkAhead(filter: FilterSpec): void {
     if (this.opts.walkThread === false || this.walkEnded) return;
-    this.walker ??= new WalkAhead(this.root, filter);
+    const lister = nativeLister();
+    this.walker ??= lister
+      ? new NativeWalkAhead(this.root, filter, lister)
+      : new WalkAhead(this.root, filter);
   }
 
   async endWalk(): Promise<void> {

@@ -1,0 +1,167 @@
+import { type FilterSpec, makeFilter } from '../../core/filter.ts';
+import { KIND_DIR, NAME_SEP, W_KIND, WORDS } from '../../core/packed.ts';
+import { join, type RelPath } from '../../core/path.ts';
+import type { PackedListing } from '../endpoint.ts';
+import { listDirPacked, nativeArgs, packedFromNative } from './listing.ts';
+import type { NativeLister, NativeListing } from './native.ts';
+
+/** Calls to the lister at once, per root (libuv's pool has 4 threads, for both roots). */
+const IN_FLIGHT = 4;
+/** Directories per call: each call costs the main thread ~20-70 us to wake a pool thread. */
+const BATCH = 16;
+
+type Waiter = { resolve: (l: PackedListing | undefined) => void; reject: (e: Error) => void };
+
+/**
+ * A whole-root walk ahead of the engine, as WalkAhead does on a thread of its own, but with
+ * the native lister on libuv's pool: no thread to start (~50 ms each), no listing copied
+ * between threads, and the main thread only turns each finished listing into a PackedListing.
+ * Directories are asked for depth-first, children in byte order (the engine's order); one
+ * the engine waits for jumps the queue. A listing is handed out once and then dropped.
+ */
+export class NativeWalkAhead {
+  private readonly ready = new Map<RelPath, PackedListing>();
+  private readonly waiting = new Map<RelPath, Waiter>();
+  /** Directories found and not yet asked for, the next one last. */
+  private readonly stack: RelPath[] = [''];
+  /** Every directory asked for, so that none is listed twice. */
+  private readonly asked = new Set<RelPath>();
+  private readonly inFlight = new Set<RelPath>();
+  /** Calls to the lister not answered yet. */
+  private batches = 0;
+  private readonly excluded: (path: RelPath, isDir: boolean) => boolean;
+  private readonly prefix: string;
+  private failure: Error | undefined;
+  private closed = false;
+  private drained: (() => void) | undefined;
+
+  private readonly root: string;
+  private readonly lister: NativeLister;
+
+  constructor(root: string, filter: FilterSpec, lister: NativeLister) {
+    this.root = root;
+    this.lister = lister;
+    this.excluded = makeFilter(filter);
+    this.prefix = root.endsWith('/') ? root : `${root}/`;
+    this.pump();
+  }
+
+  /** The listing of `dir`, or undefined when the walk will not produce it (list it directly). */
+  async take(dir: RelPath): Promise<PackedListing | undefined> {
+    const l = this.ready.get(dir);
+    if (l) {
+      this.ready.delete(dir);
+      return l;
+    }
+    if (this.failure) throw this.failure;
+    if (this.closed) return undefined;
+    if (!this.inFlight.has(dir)) {
+      // Handed out already: the engine lists it again itself.
+      if (this.asked.has(dir)) return undefined;
+      this.ask([dir]);
+    }
+    return new Promise<PackedListing | undefined>((resolve, reject) =>
+      this.waiting.set(dir, { resolve, reject }),
+    );
+  }
+
+  /** Stops asking; resolves once no listing is in flight (none arrives after this). */
+  close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiting.values()) w.resolve(undefined);
+    this.waiting.clear();
+    this.ready.clear();
+    if (this.batches === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drained = resolve;
+    });
+  }
+
+  private pump(): void {
+    while (this.batches < IN_FLIGHT && !this.closed && !this.failure) {
+      const dirs: RelPath[] = [];
+      while (dirs.length < BATCH) {
+        const dir = this.stack.pop();
+        if (dir === undefined) break;
+        if (this.asked.has(dir)) continue;
+        // The root skips its state folder, the others nothing: it goes alone.
+        if (dir === '') this.ask(['']);
+        else dirs.push(dir);
+      }
+      if (dirs.length === 0) return;
+      this.ask(dirs);
+    }
+  }
+
+  private ask(dirs: RelPath[]): void {
+    this.batches++;
+    for (const dir of dirs) {
+      this.asked.add(dir);
+      this.inFlight.add(dir);
+    }
+    const abs = dirs.map((dir) => (dir === '' ? this.root : this.prefix + dir));
+    const [skip, tempPrefix] = nativeArgs(dirs[0] as RelPath);
+    this.lister.listAsync(abs, skip, tempPrefix, (err, listings) =>
+      this.arrive(dirs, abs, err, listings),
+    );
+  }
+
+  private arrive(dirs: RelPath[], abs: string[], err: unknown, listings: NativeListing[]): void {
+    this.batches--;
+    for (const dir of dirs) this.inFlight.delete(dir);
+    if (this.closed) {
+      if (this.batches === 0) this.drained?.();
+      return;
+    }
+    if (this.failure) return;
+    const done: PackedListing[] = [];
+    try {
+      if (err) throw err instanceof Error ? err : new Error(String(err));
+      dirs.forEach((dir, i) => {
+        const r = listings[i] as NativeListing;
+        const at = abs[i] as string;
+        // A name that is not valid UTF-8: the JavaScript listing reports it.
+        done.push(packedFromNative(r, at, dir) ?? listDirPacked(at, dir, undefined, false));
+      });
+    } catch (e) {
+      // A lister that failed fails the run: a silent fallback would hide the bug.
+      this.fail(e instanceof Error ? e : new Error(String(e)));
+      return;
+    }
+    // The first directory's children end on top of the stack: they are asked for next.
+    for (let i = dirs.length - 1; i >= 0; i--)
+      this.descend(dirs[i] as RelPath, done[i] as PackedListing);
+    dirs.forEach((dir, i) => {
+      const l = done[i] as PackedListing;
+      const w = this.waiting.get(dir);
+      if (w) {
+        this.waiting.delete(dir);
+        w.resolve(l);
+      } else this.ready.set(dir, l);
+    });
+    this.pump();
+  }
+
+  /** Pushes the subdirectories the filter keeps, the first one last (it is asked for next). */
+  private descend(dir: RelPath, l: PackedListing): void {
+    const { names, words } = l.packed;
+    const count = words.length / WORDS;
+    const found: RelPath[] = [];
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const end = i === count - 1 ? names.length : names.indexOf(NAME_SEP, at);
+      if (words[i * WORDS + W_KIND] === KIND_DIR) {
+        const path = join(dir, names.slice(at, end));
+        if (!this.asked.has(path) && !this.excluded(path, true)) found.push(path);
+      }
+      at = end + 1;
+    }
+    for (let i = found.length - 1; i >= 0; i--) this.stack.push(found[i] as RelPath);
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
+  }
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import type { RelPath } from '../../src/core/path.ts';
+import { listDirPacked } from '../../src/endpoint/local/listing.ts';
+import { type NativeLister, nativeLister } from '../../src/endpoint/local/native.ts';
+import { NativeWalkAhead } from '../../src/endpoint/local/native-walk.ts';
+import { tempDir } from '../helpers/tree.ts';
+
+const NO_FILTER = { rules: [], ignoreFileText: '' };
+
+/** The real lister, recording every directory it is asked for. */
+function recording(): { lister: NativeLister; asked: string[] } {
+  const real = nativeLister();
+  assert.ok(real, 'the native lister is built on Linux (npm install)');
+  const asked: string[] = [];
+  return {
+    asked,
+    lister: {
+      list: real.list,
+      listAsync(absDirs, skip, prefix, done) {
+        asked.push(...absDirs);
+        real.listAsync(absDirs, skip, prefix, done);
+      },
+    },
+  };
+}
+
+/** A tree of `width` directories per level, `depth` levels, two files in each. */
+function tree(root: string, width: number, depth: number, at = ''): RelPath[] {
+  const dirs: RelPath[] = [];
+  for (let i = 0; i < width; i++) {
+    const dir = at === '' ? `d${i}` : `${at}/d${i}`;
+    mkdirSync(join(root, dir));
+    writeFileSync(join(root, dir, 'f'), dir);
+    writeFileSync(join(root, dir, 'g'), '');
+    dirs.push(dir);
+    if (depth > 1) dirs.push(...tree(root, width, depth - 1, dir));
+  }
+  return dirs;
+}
+
+test('the native walk lists each directory once, as the JavaScript listing does', async (t) => {
+  if (process.platform !== 'linux') return;
+  const root = tempDir(t);
+  const dirs = ['', ...tree(root, 4, 4)]; // 341 directories: many batches
+  writeFileSync(join(root, 'top'), 'x');
+  mkdirSync(join(root, '.concord'));
+  const { lister, asked } = recording();
+  const walk = new NativeWalkAhead(root, NO_FILTER, lister);
+  for (const dir of dirs) {
+    const got = await walk.take(dir);
+    assert.deepEqual(
+      got,
+      listDirPacked(dir === '' ? root : join(root, dir), dir, undefined, false),
+    );
+  }
+  // Handed out once: a second take lists directly.
+  assert.equal(await walk.take('d0'), undefined);
+  await walk.close();
+  assert.equal(asked.length, dirs.length);
+  assert.equal(new Set(asked).size, dirs.length);
+});
+
+test('the native walk does not enter what the filter excludes', async (t) => {
+  if (process.platform !== 'linux') return;
+  const root = tempDir(t);
+  const all = ['', ...tree(root, 3, 3)];
+  const kept = all.filter((d) => !d.split('/').includes('d1'));
+  const { lister, asked } = recording();
+  const walk = new NativeWalkAhead(
+    root,
+    { rules: [{ type: 'exclude', pattern: 'd1/' }], ignoreFileText: '' },
+    lister,
+  );
+  for (const dir of kept) assert.ok(await walk.take(dir), dir);
+  await walk.close();
+  assert.deepEqual(asked.map((p) => p.slice(root.length + 1)).sort(), [...kept].sort());
+});
+
+test('property: taken in any order, every listing is the direct one', async (t) => {
+  if (process.platform !== 'linux') return;
+  const root = tempDir(t);
+  const dirs = ['', ...tree(root, 3, 3)];
+  const direct = new Map(
+    dirs.map((d) => [d, listDirPacked(d === '' ? root : join(root, d), d, undefined, false)]),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.shuffledSubarray(dirs, { minLength: 1 }), async (order) => {
+      const walk = new NativeWalkAhead(root, NO_FILTER, recording().lister);
+      try {
+        for (const dir of order) assert.deepEqual(await walk.take(dir), direct.get(dir), dir);
+      } finally {
+        await walk.close();
+      }
+    }),
+    { numRuns: 50 },
+  );
+});
+
+test('the native walk lists a directory with a name that is not UTF-8 in JavaScript', async (t) => {
+  if (process.platform !== 'linux') return;
+  const root = tempDir(t);
+  mkdirSync(join(root, 'sub'));
+  writeFileSync(Buffer.concat([Buffer.from(`${root}/sub/bad-`), Buffer.from([0xff])]), 'x');
+  const walk = new NativeWalkAhead(root, NO_FILTER, recording().lister);
+  const sub = await walk.take('sub');
+  await walk.close();
+  assert.deepEqual(sub, listDirPacked(join(root, 'sub'), 'sub', undefined, false));
+  assert.deepEqual(
+    sub?.problems.map((p) => p.code),
+    ['invalid-name'],
+  );
+});
+
+test('closing the native walk with listings in flight waits for them and hands out no more', async (t) => {
+  if (process.platform !== 'linux') return;
+  const root = tempDir(t);
+  tree(root, 4, 3);
+  const { lister, asked } = recording();
+  const walk = new NativeWalkAhead(root, NO_FILTER, lister);
+  const pending = walk.take('d3/d3/d3');
+  await walk.close();
+  const after = asked.length;
+  assert.equal(await pending, undefined);
+  assert.equal(await walk.take('d0'), undefined);
+  // Nothing is asked for after close.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(asked.length, after);
+});
