@@ -1,5 +1,5 @@
 // `npm install` builds the native lister (binding.gyp) with npm's own node-gyp. Concord works
-// without it (the JavaScript listing does the same, walks about twice as slow), so a machine
+// without it (the JavaScript listing does the same; a no-op re-sync takes about a third longer), so a machine
 // without a C compiler gets a warning here, not a failed install.
 import { spawnSync } from 'node:child_process';
 
@@ -8,12 +8,16 @@ const gyp = process.env.npm_config_node_gyp;
 const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
 const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
 if (r.status !== 0) {
-  const lines = r.stderr.split('\n');
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  // node-gyp's reason runs over several "stack" lines before the call stack ("at ...").
+  const at = lines.findIndex((l) => l.includes('gyp ERR! stack Error'));
+  const reason = [];
+  for (let i = at; at >= 0 && i < lines.length && !/^gyp ERR! stack\s+at /.test(lines[i]); i++)
+    if (lines[i].startsWith('gyp ERR! stack'))
+      reason.push(lines[i].replace('gyp ERR! stack', '').trim());
   const why =
     r.error?.message ??
-    lines.find((l) => l.includes('gyp ERR! stack Error')) ??
-    lines.find((l) => /error/i.test(l)) ??
-    `exit ${r.status}`;
+    (reason.join(' ') || lines.find((l) => /error/i.test(l)) || `exit ${r.status}`);
   console.warn(
     `concord: the native lister was not built (${why}); walks use the JavaScript listing. ` +
       'Install python3, make and a C compiler, then run `npm rebuild concord` (or `npm install` in a checkout).',

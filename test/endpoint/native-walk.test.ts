@@ -7,7 +7,7 @@ import type { RelPath } from '../../src/core/path.ts';
 import { listDirPacked } from '../../src/endpoint/local/listing.ts';
 import { type NativeLister, nativeLister } from '../../src/endpoint/local/native.ts';
 import { NativeWalkAhead } from '../../src/endpoint/local/native-walk.ts';
-import { tempDir } from '../helpers/tree.ts';
+import { makeTree, readTree, runCli, type Spec, tempDir } from '../helpers/tree.ts';
 
 const NO_FILTER = { rules: [], ignoreFileText: '' };
 
@@ -129,4 +129,28 @@ test('closing the native walk with listings in flight waits for them and hands o
   // Nothing is asked for after close.
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(asked.length, after);
+});
+
+test('CONCORD_NATIVE=0: the CLI mirrors and syncs the same through the JavaScript walkers', async (t) => {
+  const spec: Spec = { 'top.txt': 'top', link: { link: 'top.txt' }, 'empty/': '' };
+  for (let i = 0; i < 40; i++) spec[`d${i % 4}/e${i % 7}/f${i}`] = `content ${i}`;
+  const results = [];
+  for (const native of ['1', '0']) {
+    const root = tempDir(t);
+    const env = { CONCORD_NATIVE: native, CONCORD_HOME: join(root, 'home') };
+    makeTree(join(root, 'a'), spec);
+    makeTree(join(root, 'b'), { 'd0/extra': 'only on b' });
+    const mirror = await runCli(['mirror', join(root, 'a'), join(root, 'b')], { env });
+    assert.equal(mirror.code, 0, mirror.stderr);
+    writeFileSync(join(root, 'b', 'd1', 'new-on-b'), 'b');
+    writeFileSync(join(root, 'a', 'd2', 'new-on-a'), 'a');
+    const sync = await runCli(['sync', join(root, 'a'), join(root, 'b')], { env });
+    assert.equal(sync.code, 0, sync.stderr);
+    const a = readTree(join(root, 'a'), { meta: false });
+    assert.deepEqual(readTree(join(root, 'b'), { meta: false }), a);
+    const shown = (out: string) => out.replaceAll(root, 'ROOT').replace(/ in [\d.]+ m?s/g, '');
+    results.push([a, shown(mirror.stdout), shown(sync.stdout)]);
+  }
+  assert.deepEqual(results[1], results[0]);
+  assert.ok((results[0]?.[0] as Record<string, unknown>)['d1/new-on-b']);
 });

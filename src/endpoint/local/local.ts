@@ -66,8 +66,13 @@ export interface LocalOptions {
   pool?: WorkerPool | undefined;
   /** Copies done on this thread before the pool takes over (default 200). */
   copiesBeforePool?: number | undefined;
-  /** Walk the root on a thread of its own when asked to walk ahead (default true). */
+  /** Walk the root ahead of the engine when asked to (default true). */
   walkThread?: boolean;
+  /**
+   * List with the native lister where it was built (default true); false lists in JavaScript
+   * and walks ahead on a thread, as where the addon is missing.
+   */
+  native?: boolean;
 }
 
 /**
@@ -133,7 +138,7 @@ export class LocalEndpoint implements Endpoint {
 
   walkAhead(filter: FilterSpec): void {
     if (this.opts.walkThread === false || this.walkEnded) return;
-    const lister = nativeLister();
+    const lister = this.opts.native === false ? undefined : nativeLister();
     this.walker ??= lister
       ? new NativeWalkAhead(this.root, filter, lister)
       : new WalkAhead(this.root, filter);
@@ -154,7 +159,7 @@ export class LocalEndpoint implements Endpoint {
     const ahead = await this.walker?.take(dir);
     // The raw lstat binding, checked against lstatSync on the root, once.
     this.statInto ??= rawStatInto(this.root) ?? statIntoSlow;
-    return ahead ?? listDirPacked(this.localPath(dir), dir, this.statInto);
+    return ahead ?? listDirPacked(this.localPath(dir), dir, this.statInto, this.opts.native);
   }
 
   hash(path: RelPath, expect: Entry): Promise<string> {
