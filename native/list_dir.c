@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <node_api.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -288,12 +289,14 @@ static napi_value fail(napi_env env, const char *what) {
   return NULL;
 }
 
-// A call's directories and their listings, made on any thread, answered on the main thread.
+// A call's directories and their listings, made on any thread, answered on the main thread:
+// the `given` directories first asked for, then those found below them (up to `budget` in all).
 typedef struct {
   char **paths;
-  size_t count;
-  char *skip, *prefix;
   listing_t *listings;
+  size_t count, cap, given;
+  size_t budget;
+  char *skip, *prefix;
   int rc;
   napi_ref callback;
   napi_async_work work;
@@ -301,7 +304,7 @@ typedef struct {
 
 static void request_free(napi_env env, request_t *r) {
   for (size_t i = 0; i < r->count; i++) {
-    if (r->listings) listing_free(&r->listings[i]);
+    listing_free(&r->listings[i]);
     free(r->paths[i]);
   }
   free(r->paths);
@@ -311,6 +314,21 @@ static void request_free(napi_env env, request_t *r) {
   if (r->callback) napi_delete_reference(env, r->callback);
   if (r->work) napi_delete_async_work(env, r->work);
   free(r);
+}
+
+// Room for one more directory; -1 when memory ran out.
+static int reserve(request_t *r) {
+  if (r->count < r->cap) return 0;
+  size_t cap = r->cap ? r->cap * 2 : 16;
+  char **paths = realloc(r->paths, cap * sizeof(char *));
+  if (!paths) return -1;
+  r->paths = paths;
+  listing_t *listings = realloc(r->listings, cap * sizeof(listing_t));
+  if (!listings) return -1;
+  memset(listings + r->cap, 0, (cap - r->cap) * sizeof(listing_t));
+  r->listings = listings;
+  r->cap = cap;
+  return 0;
 }
 
 // A request for `paths` (a string, or an array of strings) and the skip and prefix strings;
@@ -324,15 +342,14 @@ static request_t *request_from(napi_env env, napi_value paths, napi_value skip,
   napi_value item = paths;
   if (napi_is_array(env, paths, &is_array) != napi_ok) goto bad;
   if (is_array && napi_get_array_length(env, paths, &n) != napi_ok) goto bad;
-  r->paths = calloc(n ? n : 1, sizeof(char *));
-  r->listings = calloc(n ? n : 1, sizeof(listing_t));
-  if (!r->paths || !r->listings) goto bad;
   for (uint32_t i = 0; i < n; i++) {
     if (is_array && napi_get_element(env, paths, i, &item) != napi_ok) goto bad;
-    r->paths[i] = string_arg(env, item);
-    if (!r->paths[i]) goto bad;
+    if (reserve(r)) goto bad;
+    r->paths[r->count] = string_arg(env, item);
+    if (!r->paths[r->count]) goto bad;
     r->count++;
   }
+  r->given = r->count;
   r->skip = string_arg(env, skip);
   r->prefix = string_arg(env, prefix);
   if (!r->skip || !r->prefix) goto bad;
@@ -340,6 +357,44 @@ static request_t *request_from(napi_env env, napi_value paths, napi_value skip,
 bad:
   request_free(env, r);
   return NULL;
+}
+
+// Lists the subdirectories below listing `at` depth-first, in byte order, until the request
+// holds `budget` listings. Returns 0, or -1 when memory ran out.
+static int descend(request_t *r, size_t at) {
+  names_t stack = {0};
+  int rc = 0;
+  // Pushes the subdirectories of listing i, the first one last (it is listed next).
+  for (size_t i = at;;) {
+    listing_t *l = &r->listings[i];
+    for (size_t k = l->count; k-- > 0;) {
+      if (l->words[k * WORDS + W_KIND] != KIND_DIR) continue;
+      const char *name = l->all.items[l->kept[k]];
+      size_t len = strlen(r->paths[i]) + 1 + strlen(name) + 1;
+      char *path = malloc(len);
+      if (!path) goto fail;
+      const char *parent_path = r->paths[i];
+      size_t parent_len = strlen(parent_path);
+      // The root "/" ends with the separator already.
+      snprintf(path, len, "%s%s%s", parent_path,
+               parent_len && parent_path[parent_len - 1] == '/' ? "" : "/", name);
+      int pushed = push(&stack, path);
+      free(path);
+      if (pushed) goto fail;
+    }
+    if (stack.len == 0 || r->count >= r->budget) break;
+    if (reserve(r)) goto fail;
+    i = r->count;
+    r->paths[i] = stack.items[--stack.len];
+    r->count++;
+    if (list_into(r->paths[i], "", r->prefix, &r->listings[i])) goto fail;
+  }
+  goto out;
+fail:
+  rc = -1;
+out:
+  clear(&stack);
+  return rc;
 }
 
 /**
@@ -371,17 +426,27 @@ static napi_value list(napi_env env, napi_callback_info info) {
 
 static void execute(napi_env env, void *data) {
   request_t *r = data;
-  for (size_t i = 0; i < r->count && r->rc == 0; i++)
+  // The given directories' paths stay at 0..given-1; what descend() finds goes after them.
+  for (size_t i = 0; i < r->given && r->rc == 0; i++) {
     r->rc = list_into(r->paths[i], r->skip, r->prefix, &r->listings[i]);
+    if (r->rc == 0 && r->count < r->budget) r->rc = descend(r, i);
+  }
 }
 
+// [listings, paths]: every listing of the request and the directory it lists.
 static napi_value to_js_all(napi_env env, request_t *r) {
-  napi_value out, item;
-  CHECK(napi_create_array_with_length(env, r->count, &out));
+  napi_value out, listings, paths, item;
+  CHECK(napi_create_array_with_length(env, r->count, &listings));
+  CHECK(napi_create_array_with_length(env, r->count, &paths));
   for (size_t i = 0; i < r->count; i++) {
     if (!(item = to_js(env, &r->listings[i]))) return NULL;
-    CHECK(napi_set_element(env, out, (uint32_t)i, item));
+    CHECK(napi_set_element(env, listings, (uint32_t)i, item));
+    CHECK(napi_create_string_utf8(env, r->paths[i], NAPI_AUTO_LENGTH, &item));
+    CHECK(napi_set_element(env, paths, (uint32_t)i, item));
   }
+  CHECK(napi_create_array_with_length(env, 2, &out));
+  CHECK(napi_set_element(env, out, 0, listings));
+  CHECK(napi_set_element(env, out, 1, paths));
   return out;
 }
 
@@ -406,19 +471,26 @@ static void complete(napi_env env, napi_status status, void *data) {
 }
 
 /**
- * listAsync(absDirs, skip, tempPrefix, callback): the listings of several directories made on
- * one thread of libuv's pool, one after another; callback(error, listings) on the main thread.
- * One call per directory cost ~20-70 us of the main thread's time each (waking a pool
- * thread, on a VM an interrupt between cores), more than a small directory takes to list.
+ * listAsync(absDirs, skip, tempPrefix, budget, callback): the listings of `absDirs` made on one
+ * thread of libuv's pool, one after another, each followed by the directories below it,
+ * depth-first in byte order, while the call holds fewer than `budget` listings (0: none below).
+ * callback(error, [listings, paths]) on the main thread, paths[i] being what listings[i] lists;
+ * `skip` applies to `absDirs` only. One call per directory cost ~20-70 us of the main thread's
+ * time each (waking a pool thread, on a VM an interrupt between cores), more than a small
+ * directory takes to list; and a walk that asks JavaScript before each step down falls behind
+ * the engine, which then asks for each next directory itself.
  */
 static napi_value list_async(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], name;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4)
-    return fail(env, "listAsync(absDir, skip, tempPrefix, callback)");
+  size_t argc = 5;
+  napi_value argv[5], name;
+  uint32_t budget = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 ||
+      napi_get_value_uint32(env, argv[3], &budget) != napi_ok)
+    return fail(env, "listAsync(absDirs, skip, tempPrefix, budget, callback)");
   request_t *r = request_from(env, argv[0], argv[1], argv[2]);
   if (!r) return fail(env, "listAsync: an array of strings and two strings expected");
-  if (napi_create_reference(env, argv[3], 1, &r->callback) != napi_ok ||
+  r->budget = budget;
+  if (napi_create_reference(env, argv[4], 1, &r->callback) != napi_ok ||
       napi_create_string_utf8(env, "concord.listAsync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, execute, complete, r, &r->work) != napi_ok ||
       napi_queue_async_work(env, r->work) != napi_ok) {

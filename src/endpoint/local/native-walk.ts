@@ -1,4 +1,4 @@
-import { type FilterSpec, makeFilter } from '../../core/filter.ts';
+import { type FilterSpec, makeFilter, NO_FILTER } from '../../core/filter.ts';
 import { KIND_DIR, NAME_SEP, W_KIND, WORDS } from '../../core/packed.ts';
 import { join, type RelPath } from '../../core/path.ts';
 import type { PackedListing } from '../endpoint.ts';
@@ -7,8 +7,14 @@ import type { NativeLister, NativeListing } from './native.ts';
 
 /** Calls to the lister at once, per root (libuv's pool has 4 threads, for both roots). */
 const IN_FLIGHT = 4;
-/** Directories per call: each call costs the main thread ~20-70 us to wake a pool thread. */
+/** Directories found so far given to one call (each call costs the main thread ~20-70 us). */
 const BATCH = 16;
+/**
+ * Without a filter, a call also goes down below the directories it was given, in C,
+ * depth-first, until it holds this many listings: the walk stays ahead of the engine, which
+ * visits in the same order. With one, JavaScript decides each step down (gitignore rules).
+ */
+const DEEP = 64;
 
 type Waiter = { resolve: (l: PackedListing | undefined) => void; reject: (e: Error) => void };
 
@@ -16,25 +22,29 @@ type Waiter = { resolve: (l: PackedListing | undefined) => void; reject: (e: Err
  * A whole-root walk ahead of the engine, as WalkAhead does on a thread of its own, but with
  * the native lister on libuv's pool: no thread to start (~50 ms each), no listing copied
  * between threads, and the main thread only turns each finished listing into a PackedListing.
- * Directories are asked for depth-first, children in byte order (the engine's order); one
- * the engine waits for jumps the queue. A listing is handed out once and then dropped.
+ * Directories are listed depth-first, children in byte order (the engine's order); one the
+ * engine waits for jumps the queue. A listing is handed out once and then dropped.
  */
 export class NativeWalkAhead {
   private readonly ready = new Map<RelPath, PackedListing>();
   private readonly waiting = new Map<RelPath, Waiter>();
   /** Directories found and not yet asked for, the next one last. */
   private readonly stack: RelPath[] = [''];
-  /** Every directory asked for, so that none is listed twice. */
+  /** The directories on the stack not asked for yet. */
+  private readonly queued = new Set<RelPath>();
+  /** Every directory asked for or listed, so that none is asked for twice. */
   private readonly asked = new Set<RelPath>();
+  /** Every directory whose listing was kept (a second listing of it is dropped). */
+  private readonly listed = new Set<RelPath>();
   private readonly inFlight = new Set<RelPath>();
   /** Calls to the lister not answered yet. */
-  private batches = 0;
+  private calls = 0;
   private readonly excluded: (path: RelPath, isDir: boolean) => boolean;
+  private readonly deep: boolean;
   private readonly prefix: string;
   private failure: Error | undefined;
   private closed = false;
   private drained: (() => void) | undefined;
-
   private readonly root: string;
   private readonly lister: NativeLister;
 
@@ -42,6 +52,7 @@ export class NativeWalkAhead {
     this.root = root;
     this.lister = lister;
     this.excluded = makeFilter(filter);
+    this.deep = this.excluded === NO_FILTER;
     this.prefix = root.endsWith('/') ? root : `${root}/`;
     this.pump();
   }
@@ -54,31 +65,31 @@ export class NativeWalkAhead {
       return l;
     }
     if (this.failure) throw this.failure;
-    if (this.closed) return undefined;
-    if (!this.inFlight.has(dir)) {
-      // Handed out already: the engine lists it again itself.
-      if (this.asked.has(dir)) return undefined;
-      this.ask([dir]);
-    }
+    // Handed out already: the engine lists it again itself.
+    if (this.closed || this.listed.has(dir)) return undefined;
+    // Found and not asked for yet: ask now. Not found yet: its parent's listing is on its way
+    // (asking now would list it twice), or the walk will never find it (answered at the end).
+    if (this.queued.has(dir)) this.ask([dir]);
+    else if (!this.inFlight.has(dir) && this.calls === 0) return undefined;
     return new Promise<PackedListing | undefined>((resolve, reject) =>
       this.waiting.set(dir, { resolve, reject }),
     );
   }
 
-  /** Stops asking; resolves once no listing is in flight (none arrives after this). */
+  /** Stops asking; resolves once no call is in flight (no listing arrives after this). */
   close(): Promise<void> {
     this.closed = true;
     for (const w of this.waiting.values()) w.resolve(undefined);
     this.waiting.clear();
     this.ready.clear();
-    if (this.batches === 0) return Promise.resolve();
+    if (this.calls === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.drained = resolve;
     });
   }
 
   private pump(): void {
-    while (this.batches < IN_FLIGHT && !this.closed && !this.failure) {
+    while (this.calls < IN_FLIGHT && !this.closed && !this.failure) {
       const dirs: RelPath[] = [];
       while (dirs.length < BATCH) {
         const dir = this.stack.pop();
@@ -88,40 +99,58 @@ export class NativeWalkAhead {
         if (dir === '') this.ask(['']);
         else dirs.push(dir);
       }
-      if (dirs.length === 0) return;
+      if (dirs.length === 0) break;
       this.ask(dirs);
+    }
+    // The walk is over: what the engine still waits for, it lists itself.
+    if (this.calls === 0 && this.stack.length === 0) {
+      for (const w of this.waiting.values()) w.resolve(undefined);
+      this.waiting.clear();
     }
   }
 
   private ask(dirs: RelPath[]): void {
-    this.batches++;
+    this.calls++;
     for (const dir of dirs) {
       this.asked.add(dir);
+      this.queued.delete(dir);
       this.inFlight.add(dir);
     }
-    const abs = dirs.map((dir) => (dir === '' ? this.root : this.prefix + dir));
+    const abs = dirs.map((dir) => this.abs(dir));
     const [skip, tempPrefix] = nativeArgs(dirs[0] as RelPath);
-    this.lister.listAsync(abs, skip, tempPrefix, (err, listings) =>
-      this.arrive(dirs, abs, err, listings),
+    const budget = this.deep ? DEEP : 0;
+    this.lister.listAsync(abs, skip, tempPrefix, budget, (err, result) =>
+      this.arrive(dirs, err, result),
     );
   }
 
-  private arrive(dirs: RelPath[], abs: string[], err: unknown, listings: NativeListing[]): void {
-    this.batches--;
+  private abs(dir: RelPath): string {
+    return dir === '' ? this.root : this.prefix + dir;
+  }
+
+  private arrive(dirs: RelPath[], err: unknown, result: [NativeListing[], string[]]): void {
+    this.calls--;
     for (const dir of dirs) this.inFlight.delete(dir);
     if (this.closed) {
-      if (this.batches === 0) this.drained?.();
+      if (this.calls === 0) this.drained?.();
       return;
     }
     if (this.failure) return;
-    const done: PackedListing[] = [];
+    const kept: [RelPath, PackedListing][] = [];
     try {
       if (err) throw err instanceof Error ? err : new Error(String(err));
-      dirs.forEach((dir, i) => {
-        const r = listings[i] as NativeListing;
-        const at = abs[i] as string;
+      const [listings, paths] = result;
+      // Past the directories asked for come those found below them.
+      listings.forEach((r, i) => {
+        const dir =
+          i < dirs.length ? (dirs[i] as RelPath) : (paths[i] as string).slice(this.prefix.length);
+        if (this.listed.has(dir)) return;
+        this.listed.add(dir);
+        this.asked.add(dir);
+        this.queued.delete(dir);
+        const at = this.abs(dir);
         // A name that is not valid UTF-8: the JavaScript listing reports it.
-        done.push(packedFromNative(r, at, dir) ?? listDirPacked(at, dir, undefined, false));
+        kept.push([dir, packedFromNative(r, at, dir) ?? listDirPacked(at, dir, undefined, false)]);
       });
     } catch (e) {
       // A lister that failed fails the run: a silent fallback would hide the bug.
@@ -129,20 +158,19 @@ export class NativeWalkAhead {
       return;
     }
     // The first directory's children end on top of the stack: they are asked for next.
-    for (let i = dirs.length - 1; i >= 0; i--)
-      this.descend(dirs[i] as RelPath, done[i] as PackedListing);
-    dirs.forEach((dir, i) => {
-      const l = done[i] as PackedListing;
+    for (let i = kept.length - 1; i >= 0; i--)
+      this.descend(...(kept[i] as [RelPath, PackedListing]));
+    for (const [dir, l] of kept) {
       const w = this.waiting.get(dir);
       if (w) {
         this.waiting.delete(dir);
         w.resolve(l);
       } else this.ready.set(dir, l);
-    });
+    }
     this.pump();
   }
 
-  /** Pushes the subdirectories the filter keeps, the first one last (it is asked for next). */
+  /** Pushes the subdirectories not listed yet that the filter keeps, the first one last. */
   private descend(dir: RelPath, l: PackedListing): void {
     const { names, words } = l.packed;
     const count = words.length / WORDS;
@@ -156,7 +184,10 @@ export class NativeWalkAhead {
       }
       at = end + 1;
     }
-    for (let i = found.length - 1; i >= 0; i--) this.stack.push(found[i] as RelPath);
+    for (let i = found.length - 1; i >= 0; i--) {
+      this.stack.push(found[i] as RelPath);
+      this.queued.add(found[i] as RelPath);
+    }
   }
 
   private fail(err: Error): void {

@@ -14,12 +14,17 @@ export type NativeListing =
 
 export interface NativeLister {
   list(absDir: string, skip: string, tempPrefix: string): NativeListing;
-  /** The listings of `absDirs`, made on a thread of libuv's pool; `done` runs on the main thread. */
+  /**
+   * The listings of `absDirs`, each followed by the directories below it (depth-first, byte
+   * order) while the call holds fewer than `budget`, made on a thread of libuv's pool; `done`
+   * runs on the main thread with every listing and the directory it lists.
+   */
   listAsync(
     absDirs: string[],
     skip: string,
     tempPrefix: string,
-    done: (err: unknown, listings: NativeListing[]) => void,
+    budget: number,
+    done: (err: unknown, result: [listings: NativeListing[], paths: string[]]) => void,
   ): void;
 }
 
