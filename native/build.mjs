@@ -1,6 +1,6 @@
 // `npm install` builds the native lister (binding.gyp) with npm's own node-gyp. Concord works
-// without it (the JavaScript listing does the same; a no-op re-sync takes about a third longer), so a machine
-// without a C compiler gets a warning here, not a failed install.
+// without it (the JavaScript listing does the same; a no-op re-sync takes about 40% longer), so
+// a machine without a C compiler gets a warning here, not a failed install.
 import { spawnSync } from 'node:child_process';
 
 if (process.platform !== 'linux') process.exit(0);
