@@ -148,7 +148,9 @@ static int list_into(const char *path, const char *skip, const char *prefix, lis
   l->failed_errno = malloc(n_all * sizeof(int));
   if (!l->words || !l->kept || !l->failed_errno) goto out;
   int dfd = dirfd(dir);
-  char link[4096];
+  // A symlink's target is at most PATH_MAX - 1 (4095) bytes on Linux: one byte more than that
+  // read back means the target did not fit.
+  char link[4096 + 2];
   for (size_t i = 0; i < l->all.len; i++) {
     const char *n = l->all.items[i];
     if (skip[0] && strcmp(n, skip) == 0) continue;

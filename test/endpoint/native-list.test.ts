@@ -32,6 +32,7 @@ test('native and JavaScript listings agree on every kind of entry', (t) => {
   chmodSync(join(root, 'big'), 0o4755);
   symlinkSync('f', join(root, 'l'));
   symlinkSync('x'.repeat(3000), join(root, 'long-link'));
+  symlinkSync('y'.repeat(4095), join(root, 'longest-link')); // PATH_MAX - 1, the most Linux takes
   symlinkSync('ça/ü', join(root, 'unicode-link'));
   writeFileSync(join(root, 'old'), 'x');
   utimesSync(join(root, 'old'), -1.5, -1.5);
