@@ -19,9 +19,10 @@ export interface ListedInto extends Omit<PackedListing, 'packed'> {
 }
 
 /**
- * One directory of a local root, synchronously: readdir, then lstat per entry (a loop of sync
- * calls is the fastest walk on 2 cores, STACK.md), the entries packed into `out`. Runs on the
- * main thread or in a worker. The native lister (native.ts) lists the same where it was built.
+ * One directory of a local root, synchronously: readdir, then lstat per entry (in JavaScript a
+ * loop of sync calls is the fastest walk on 2 cores, STACK.md), the entries packed into `out`.
+ * Runs on the main thread or in a worker. Where the native lister (native.ts) was built it
+ * lists instead, the same entries for less CPU; this is the fallback.
  */
 export function listInto(
   absDir: string,
@@ -34,7 +35,7 @@ export function listInto(
   try {
     all = readdirSync(absDir);
   } catch (err) {
-    return unlistable(dir, first, err);
+    return { names: [], targets: [], first, problems: [cannotList(dir, err)], complete: false };
   }
   const names: string[] = [];
   const targets: string[] = [];
@@ -85,18 +86,11 @@ export function listInto(
   };
 }
 
-function unlistable(dir: RelPath, first: number, err: unknown): ListedInto {
-  return {
-    names: [],
-    targets: [],
-    first,
-    problems: [
-      problem(dir, 'unreadable', `cannot list directory: ${errText(err)}`, {
-        hint: 'check its permissions',
-      }),
-    ],
-    complete: false,
-  };
+/** The problem of a directory that could not be listed. */
+function cannotList(dir: RelPath, err: unknown): Problem {
+  return problem(dir, 'unreadable', `cannot list directory: ${errText(err)}`, {
+    hint: 'check its permissions',
+  });
 }
 
 /** The arguments of the native lister's `list` for `dir`: the state folder is skipped at the root. */
@@ -116,10 +110,9 @@ export function packedFromNative(
 ): PackedListing | undefined {
   if (r === null) return undefined;
   if (typeof r === 'number') {
-    const l = unlistable(dir, 0, systemError(r, 'scandir', absDir));
     return {
       packed: { names: '', words: new Int32Array(0), targets: [] },
-      problems: l.problems,
+      problems: [cannotList(dir, systemError(r, 'scandir', absDir))],
       complete: false,
     };
   }

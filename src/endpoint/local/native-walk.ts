@@ -2,6 +2,7 @@ import { type FilterSpec, makeFilter, NO_FILTER } from '../../core/filter.ts';
 import { KIND_DIR, NAME_SEP, W_KIND, WORDS } from '../../core/packed.ts';
 import { join, type RelPath } from '../../core/path.ts';
 import type { PackedListing } from '../endpoint.ts';
+import { Handout } from './handout.ts';
 import { listDirPacked, nativeArgs, packedFromNative } from './listing.ts';
 import type { NativeLister, NativeListing } from './native.ts';
 
@@ -16,8 +17,6 @@ const BATCH = 16;
  */
 const DEEP = 64;
 
-type Waiter = { resolve: (l: PackedListing | undefined) => void; reject: (e: Error) => void };
-
 /**
  * A whole-root walk ahead of the engine, as WalkAhead does on a thread of its own, but with
  * the native lister on libuv's pool: no thread to start (~50 ms each), no listing copied
@@ -26,16 +25,14 @@ type Waiter = { resolve: (l: PackedListing | undefined) => void; reject: (e: Err
  * engine waits for jumps the queue. A listing is handed out once and then dropped.
  */
 export class NativeWalkAhead {
-  private readonly ready = new Map<RelPath, PackedListing>();
-  private readonly waiting = new Map<RelPath, Waiter>();
+  private readonly handout = new Handout();
   /** Directories found and not yet asked for, the next one last. */
-  private readonly stack: RelPath[] = [''];
+  private readonly stack: RelPath[] = [];
   /** The directories on the stack not asked for yet. */
   private readonly queued = new Set<RelPath>();
-  /** Every directory asked for or listed, so that none is asked for twice. */
-  private readonly asked = new Set<RelPath>();
   /** Every directory whose listing was kept (a second listing of it is dropped). */
   private readonly listed = new Set<RelPath>();
+  /** Directories given to a call not answered yet. */
   private readonly inFlight = new Set<RelPath>();
   /** Calls to the lister not answered yet. */
   private calls = 0;
@@ -54,16 +51,14 @@ export class NativeWalkAhead {
     this.excluded = makeFilter(filter);
     this.deep = this.excluded === NO_FILTER;
     this.prefix = root.endsWith('/') ? root : `${root}/`;
-    this.pump();
+    // The root alone: it skips its state folder, the others nothing.
+    this.ask(['']);
   }
 
   /** The listing of `dir`, or undefined when the walk will not produce it (list it directly). */
   async take(dir: RelPath): Promise<PackedListing | undefined> {
-    const l = this.ready.get(dir);
-    if (l) {
-      this.ready.delete(dir);
-      return l;
-    }
+    const l = this.handout.take(dir);
+    if (l) return l;
     if (this.failure) throw this.failure;
     // Handed out already: the engine lists it again itself.
     if (this.closed || this.listed.has(dir)) return undefined;
@@ -71,17 +66,13 @@ export class NativeWalkAhead {
     // (asking now would list it twice), or the walk will never find it (answered at the end).
     if (this.queued.has(dir)) this.ask([dir]);
     else if (!this.inFlight.has(dir) && this.calls === 0) return undefined;
-    return new Promise<PackedListing | undefined>((resolve, reject) =>
-      this.waiting.set(dir, { resolve, reject }),
-    );
+    return this.handout.wait(dir);
   }
 
   /** Stops asking; resolves once no call is in flight (no listing arrives after this). */
   close(): Promise<void> {
     this.closed = true;
-    for (const w of this.waiting.values()) w.resolve(undefined);
-    this.waiting.clear();
-    this.ready.clear();
+    this.handout.clear();
     if (this.calls === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.drained = resolve;
@@ -94,25 +85,18 @@ export class NativeWalkAhead {
       while (dirs.length < BATCH) {
         const dir = this.stack.pop();
         if (dir === undefined) break;
-        if (this.asked.has(dir)) continue;
-        // The root skips its state folder, the others nothing: it goes alone.
-        if (dir === '') this.ask(['']);
-        else dirs.push(dir);
+        if (!this.asked(dir)) dirs.push(dir);
       }
       if (dirs.length === 0) break;
       this.ask(dirs);
     }
     // The walk is over: what the engine still waits for, it lists itself.
-    if (this.calls === 0 && this.stack.length === 0) {
-      for (const w of this.waiting.values()) w.resolve(undefined);
-      this.waiting.clear();
-    }
+    if (this.calls === 0 && this.stack.length === 0) this.handout.endWaits();
   }
 
   private ask(dirs: RelPath[]): void {
     this.calls++;
     for (const dir of dirs) {
-      this.asked.add(dir);
       this.queued.delete(dir);
       this.inFlight.add(dir);
     }
@@ -122,6 +106,11 @@ export class NativeWalkAhead {
     this.lister.listAsync(abs, skip, tempPrefix, budget, (err, result) =>
       this.arrive(dirs, err, result),
     );
+  }
+
+  /** Listed, or on its way: never asked for again. */
+  private asked(dir: RelPath): boolean {
+    return this.listed.has(dir) || this.inFlight.has(dir);
   }
 
   private abs(dir: RelPath): string {
@@ -146,7 +135,6 @@ export class NativeWalkAhead {
           i < dirs.length ? (dirs[i] as RelPath) : (paths[i] as string).slice(this.prefix.length);
         if (this.listed.has(dir)) return;
         this.listed.add(dir);
-        this.asked.add(dir);
         this.queued.delete(dir);
         const at = this.abs(dir);
         // A name that is not valid UTF-8: the JavaScript listing reports it.
@@ -160,13 +148,7 @@ export class NativeWalkAhead {
     // The first directory's children end on top of the stack: they are asked for next.
     for (let i = kept.length - 1; i >= 0; i--)
       this.descend(...(kept[i] as [RelPath, PackedListing]));
-    for (const [dir, l] of kept) {
-      const w = this.waiting.get(dir);
-      if (w) {
-        this.waiting.delete(dir);
-        w.resolve(l);
-      } else this.ready.set(dir, l);
-    }
+    for (const [dir, l] of kept) this.handout.give(dir, l);
     this.pump();
   }
 
@@ -180,7 +162,7 @@ export class NativeWalkAhead {
       const end = i === count - 1 ? names.length : names.indexOf(NAME_SEP, at);
       if (words[i * WORDS + W_KIND] === KIND_DIR) {
         const path = join(dir, names.slice(at, end));
-        if (!this.asked.has(path) && !this.excluded(path, true)) found.push(path);
+        if (!this.asked(path) && !this.excluded(path, true)) found.push(path);
       }
       at = end + 1;
     }
@@ -192,7 +174,6 @@ export class NativeWalkAhead {
 
   private fail(err: Error): void {
     this.failure = err;
-    for (const w of this.waiting.values()) w.reject(err);
-    this.waiting.clear();
+    this.handout.endWaits(err);
   }
 }

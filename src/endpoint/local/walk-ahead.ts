@@ -3,6 +3,7 @@ import type { FilterSpec } from '../../core/filter.ts';
 import { WORDS } from '../../core/packed.ts';
 import type { RelPath } from '../../core/path.ts';
 import type { PackedListing } from '../endpoint.ts';
+import { Handout } from './handout.ts';
 import { startWorker } from './start-worker.ts';
 import type { WalkData, WalkMessage } from './walk-worker.ts';
 
@@ -49,11 +50,7 @@ export function prestartWalkers(n: number): void {
  * out once and then dropped.
  */
 export class WalkAhead {
-  private readonly ready = new Map<RelPath, PackedListing>();
-  private readonly waiting = new Map<
-    RelPath,
-    { resolve: (l: PackedListing | undefined) => void; reject: (e: Error) => void }
-  >();
+  private readonly handout = new Handout();
   private done = false;
   private failure: Error | undefined;
   private readonly worker: Worker;
@@ -78,11 +75,7 @@ export class WalkAhead {
         };
         if (rest?.leftovers) l.leftovers = rest.leftovers;
         at = end;
-        const w = this.waiting.get(dir);
-        if (w) {
-          this.waiting.delete(dir);
-          w.resolve(l);
-        } else this.ready.set(dir, l);
+        this.handout.give(dir, l);
       });
     });
     this.worker.on('error', (err) => {
@@ -93,18 +86,13 @@ export class WalkAhead {
 
   /** The listing of `dir`, or undefined when the walk will never produce it (list it directly). */
   async take(dir: RelPath): Promise<PackedListing | undefined> {
-    const l = this.ready.get(dir);
-    if (l) {
-      this.ready.delete(dir);
-      return l;
-    }
+    const l = this.handout.take(dir);
+    if (l) return l;
     if (this.done) {
       if (this.failure) throw this.failure;
       return undefined;
     }
-    return new Promise<PackedListing | undefined>((resolve, reject) =>
-      this.waiting.set(dir, { resolve, reject }),
-    );
+    return this.handout.wait(dir);
   }
 
   async close(): Promise<void> {
@@ -114,10 +102,6 @@ export class WalkAhead {
   /** A walker that failed fails the run: a silent fallback would hide the bug. */
   private finish(): void {
     this.done = true;
-    for (const w of this.waiting.values()) {
-      if (this.failure) w.reject(this.failure);
-      else w.resolve(undefined);
-    }
-    this.waiting.clear();
+    this.handout.endWaits(this.failure);
   }
 }
