@@ -338,6 +338,33 @@ describe('problems: exit 3, listed, and the run goes on for other files', () => 
     assert.match(human.stderr, /^concord: A d: .*permission denied/m);
   });
 
+  test('S17 a directory in A that lists but whose entries cannot be stat-ed: the entries in error stay untouched on B, with the native lister and without', async (t) => {
+    for (const native of ['1', '0']) {
+      const { dir, A, B } = roots(
+        t,
+        { 'd/inner': 'in A/d', top: 't' },
+        { 'd/inner': 'old on B', 'd/x': 'extra on B', gone: 'g' },
+      );
+      // Readable, not searchable: readdir works, every stat under it fails (EACCES).
+      chmodSync(join(A, 'd'), 0o444);
+      const as = prepareForNobody(dir);
+      const r = await cli(['mirror', A, B, '--json'], { ...as, env: { CONCORD_NATIVE: native } });
+      assert.equal(r.code, 3, r.stderr);
+      assert.deepEqual(
+        problemsOf(r).map((p) => `${p.side} ${p.path} ${p.code}`),
+        ['A d/inner unreadable'],
+        `CONCORD_NATIVE=${native}`,
+      );
+      const b = contents(B);
+      // The entry in error is neither replaced nor deleted; the names were read in full, so
+      // what B holds beyond them is extra, as a mirror says.
+      assert.equal(b['d/inner']?.content, 'old on B', `CONCORD_NATIVE=${native}`);
+      assert.equal(b['d/x'], undefined, `CONCORD_NATIVE=${native}`);
+      assert.equal(b.top?.content, 't');
+      assert.equal(b.gone, undefined);
+    }
+  });
+
   test('S17 an unreadable directory in A that B lacks is not filled in, and the run goes on', async (t) => {
     const { dir, A, B } = roots(t, { 'd/inner': 'in A/d', f: 'f' }, {});
     chmodSync(join(A, 'd'), 0o000);

@@ -59,7 +59,10 @@ export function roots(t: Ctx, a: Spec, b?: Spec): Roots {
 }
 
 /** Runs `concord ARGS` in `cwd` (default: the process's). */
-export function cli(args: string[], opts: { cwd?: string; asNobody?: boolean } = {}) {
+export function cli(
+  args: string[],
+  opts: { cwd?: string; asNobody?: boolean; env?: NodeJS.ProcessEnv } = {},
+) {
   return runCli(args, opts);
 }
 
