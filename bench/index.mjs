@@ -33,7 +33,7 @@ import {
 } from './lib.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-// --concord replaces it, e.g. with a copy of bin/ and dist/ so that a rebuild does not change
+// --concord replaces it, e.g. with a copy of bin/ and bundle/ so that a rebuild does not change
 // the CLI in the middle of a run.
 let CONCORD_BIN = path.join(REPO, 'bin', 'concord.js');
 const SEED = 1;

@@ -24,7 +24,7 @@ import {
 } from './lib.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-// --concord replaces it, e.g. with a copy of bin/ and dist/ so that a rebuild during the run does
+// --concord replaces it, e.g. with a copy of bin/ and bundle/ so that a rebuild during the run does
 // not change what is timed.
 let CONCORD_BIN = path.join(REPO, 'bin', 'concord.js');
 // The tree of bench/index.mjs's 'small' kind: same parameters, so the cached copy is reused.

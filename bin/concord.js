@@ -5,7 +5,7 @@
 // line; bench/lib.mjs reads it from here too); --heap-growing-percent is read at every GC, so it
 // is set here and holds also for `node bin/concord.js`. Measured: no slower (bench/README.md).
 import { setFlagsFromString } from 'node:v8';
-import { main } from '../dist/cli/main.js';
+import { main } from '../bundle/concord.js';
 
 setFlagsFromString('--heap-growing-percent=20');
 process.exitCode = await main(process.argv.slice(2));

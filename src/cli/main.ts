@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { nativeLister } from '../endpoint/local/native.ts';
 import { prestartWalkers } from '../endpoint/local/walk-ahead.ts';
 import { ConcordError, EXIT, errText, exitCodeOf } from '../errors.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 import type { Out } from './render.ts';
 
 const HELP = `concord: keep two directory trees in agreement
@@ -125,7 +126,7 @@ export async function main(argv: string[], out: Out = process): Promise<number> 
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(readFileSync(new URL('package.json', PACKAGE_ROOT), 'utf8')) as {
     version: string;
   };
   return pkg.version;

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { getSystemErrorMap } from 'node:util';
+import { PACKAGE_ROOT } from '../../package-root.ts';
 
 /**
  * What native/list_dir.c returns for one directory: an errno (the directory could not be
@@ -46,7 +47,7 @@ function load(): NativeLister | null {
   if (process.platform !== 'linux' || process.env.CONCORD_NATIVE === '0') return null;
   try {
     const addon = createRequire(import.meta.url)(
-      new URL('../../../build/Release/concord_native.node', import.meta.url).pathname,
+      new URL('build/Release/concord_native.node', PACKAGE_ROOT).pathname,
     ) as Partial<NativeLister>;
     return typeof addon.list === 'function' && typeof addon.listAsync === 'function'
       ? (addon as NativeLister)
