@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "copy_small.h"
+
 // The layout of core/packed.ts: WORDS words per entry at these offsets.
 enum {
   W_KIND = 0,
@@ -507,7 +509,8 @@ NAPI_MODULE_INIT() {
   if (napi_create_function(env, "list", NAPI_AUTO_LENGTH, list, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "list", fn) != napi_ok ||
       napi_create_function(env, "listAsync", NAPI_AUTO_LENGTH, list_async, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "listAsync", fn) != napi_ok)
+      napi_set_named_property(env, exports, "listAsync", fn) != napi_ok ||
+      !concord_copy_init(env, exports))
     return NULL;
   return exports;
 }

@@ -26,7 +26,7 @@ import type { Precondition } from '../../core/plan.ts';
 import { ChangedDuringSync } from '../endpoint.ts';
 import { TEMP_PREFIX, tryUnlink } from './listing.ts';
 import { checkPrecondition } from './precondition.ts';
-import { lstatOrUndefined, unchangedFile } from './stat.ts';
+import { lstatOrUndefined, OPEN_TO_READ, unchangedFile } from './stat.ts';
 
 /** Files up to this size are copied through one reused buffer; larger ones by copyFile. */
 export const SMALL_FILE = 1 << 20;
@@ -189,7 +189,7 @@ export function keepOldVersion(abs: string, dest: string): string {
 
 function copySmall(job: CopyJob, out: number): number {
   buffer ??= Buffer.allocUnsafe(SMALL_FILE);
-  const fd = openSync(job.src, 'r');
+  const fd = openSync(job.src, OPEN_TO_READ);
   try {
     const before = fstatSync(fd, { bigint: true });
     if (!unchangedFile(before, job.expect))

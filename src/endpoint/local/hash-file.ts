@@ -3,7 +3,7 @@ import type { IHasher } from 'hash-wasm';
 import type { Entry } from '../../core/entry.ts';
 import { ChangedDuringSync } from '../endpoint.ts';
 import { SMALL_FILE } from './copy-file.ts';
-import { unchangedFile } from './stat.ts';
+import { OPEN_TO_READ, unchangedFile } from './stat.ts';
 
 export interface HashJob {
   abs: string;
@@ -41,7 +41,7 @@ export class FileHasher {
  * a hash of bytes that were never on disk together.
  */
 export function hashFileSync(job: HashJob, hasher: IHasher, buf: Buffer): string {
-  const fd = openSync(job.abs, 'r');
+  const fd = openSync(job.abs, OPEN_TO_READ);
   try {
     const before = fstatSync(fd, { bigint: true });
     if (!unchangedFile(before, job.expect))

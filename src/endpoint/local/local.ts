@@ -39,12 +39,13 @@ import {
 } from './copy-file.ts';
 import { FileHasher } from './hash-file.ts';
 import { listDirPacked, TEMP_PREFIX, tryUnlink, unpackListing } from './listing.ts';
-import { nativeLister } from './native.ts';
+import { nativeCopier, nativeLister } from './native.ts';
+import { NativeCopies } from './native-copy.ts';
 import { NativeWalkAhead } from './native-walk.ts';
 import type { WorkerPool } from './pool.ts';
 import { checkPrecondition } from './precondition.ts';
 import { probeCapabilities } from './probe.ts';
-import { entryOf, kindOf, lstatOrUndefined, unchangedFile } from './stat.ts';
+import { entryOf, kindOf, lstatOrUndefined, OPEN_TO_READ, unchangedFile } from './stat.ts';
 import { rawStatInto, type StatInto, statIntoSlow } from './stat-words.ts';
 import { ensureStateDir } from './state-dir.ts';
 import { WalkAhead } from './walk-ahead.ts';
@@ -69,8 +70,9 @@ export interface LocalOptions {
   /** Walk the root ahead of the engine when asked to (default true). */
   walkThread?: boolean;
   /**
-   * List with the native lister where it was built (default true); false lists in JavaScript
-   * and walks ahead on a thread, as where the addon is missing.
+   * List with the native lister, and copy new small files with the native copy, where the
+   * addon was built (default true); false does both in JavaScript (walking ahead on a thread,
+   * copying on the pool), as where the addon is missing.
    */
   native?: boolean;
 }
@@ -90,6 +92,7 @@ export class LocalEndpoint implements Endpoint {
   private statInto: StatInto | undefined;
   private stateDirReady = false;
   private copies = 0;
+  private nativeCopies: NativeCopies | undefined;
   private walkEnded = false;
   private readonly quick = new Int32Array(WORDS);
   /** The root with one trailing slash. */
@@ -172,7 +175,7 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async *read(path: RelPath, expect: Entry): AsyncIterable<Uint8Array> {
-    const fd = openSync(this.localPath(path), 'r');
+    const fd = openSync(this.localPath(path), OPEN_TO_READ);
     try {
       const before = fstatSync(fd, { bigint: true });
       if (!unchangedFile(before, expect))
@@ -215,6 +218,13 @@ export class LocalEndpoint implements Endpoint {
       fsync,
       hash,
     };
+    if (this.opts.native !== false && NativeCopies.takes(job, SMALL_FILE)) {
+      const copier = nativeCopier();
+      if (copier) {
+        this.nativeCopies ??= new NativeCopies(copier);
+        return (await this.nativeCopies.copy(job)).bytes;
+      }
+    }
     // The first copies run here: two pool threads cost ~60 ms to start, more than a few
     // hundred small copies.
     const before = this.opts.copiesBeforePool ?? COPIES_BEFORE_POOL;

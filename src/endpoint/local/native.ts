@@ -29,7 +29,39 @@ export interface NativeLister {
   ): void;
 }
 
-let loaded: NativeLister | null | undefined;
+export interface NativeCopier {
+  /**
+   * Copies `nums.length / 6` files one after another on a thread of libuv's pool
+   * (native/copy_small.c). `paths`: each job's source, temporary name and target, each ended
+   * by '\0'; `nums`: per job its inode, size and mtime (ns) as the scan saw them, the mode and
+   * mtime (ns) to give, fsync (1 or 0). `out` (4 per job) holds the results when `done` runs:
+   * code (0 copied), then the bytes copied or the errno, the call (NATIVE_CALLS) and which
+   * path (0 source, 1 temporary, 2 target).
+   */
+  copyAsync(
+    paths: string,
+    nums: BigInt64Array,
+    out: Float64Array,
+    done: (err: unknown) => void,
+  ): void;
+}
+
+/** The calls of native/copy_small.c, by the index its results give. */
+export const NATIVE_CALLS = [
+  'open',
+  'fstat',
+  'read',
+  'write',
+  'fchmod',
+  'futime',
+  'fsync',
+  'close',
+  'rename',
+  'lstat',
+  'malloc',
+] as const;
+
+let loaded: (Partial<NativeLister & NativeCopier> & object) | null | undefined;
 
 /**
  * The native lister (built by `npm install` through node-gyp; see binding.gyp), or undefined
@@ -39,19 +71,29 @@ let loaded: NativeLister | null | undefined;
  * to the open directory, and builds no object per entry.
  */
 export function nativeLister(): NativeLister | undefined {
+  const addon = nativeAddon();
+  return typeof addon?.list === 'function' && typeof addon.listAsync === 'function'
+    ? (addon as NativeLister)
+    : undefined;
+}
+
+/** The same addon's small-file copy, under the same conditions as nativeLister. */
+export function nativeCopier(): NativeCopier | undefined {
+  const addon = nativeAddon();
+  return typeof addon?.copyAsync === 'function' ? (addon as NativeCopier) : undefined;
+}
+
+function nativeAddon() {
   if (loaded === undefined) loaded = load();
   return loaded ?? undefined;
 }
 
-function load(): NativeLister | null {
+function load() {
   if (process.platform !== 'linux' || process.env.CONCORD_NATIVE === '0') return null;
   try {
-    const addon = createRequire(import.meta.url)(
+    return createRequire(import.meta.url)(
       new URL('build/Release/concord_native.node', PACKAGE_ROOT).pathname,
-    ) as Partial<NativeLister>;
-    return typeof addon.list === 'function' && typeof addon.listAsync === 'function'
-      ? (addon as NativeLister)
-      : null;
+    ) as Partial<NativeLister & NativeCopier>;
   } catch {
     return null;
   }

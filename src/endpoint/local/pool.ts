@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { ChangedDuringSync } from '../endpoint.ts';
 import type { Copied, CopyJob } from './copy-file.ts';
+import { TickQueue } from './fifo.ts';
 import type { HashJob } from './hash-file.ts';
 import { startWorker } from './start-worker.ts';
 
@@ -36,8 +37,7 @@ const MAX_CHUNK = 64;
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
-  private queue: { task: Task; pending: Pending }[] = [];
-  private pumpScheduled = false;
+  private readonly queue = new TickQueue<{ task: Task; pending: Pending }>(() => this.pump());
   private readonly size: number;
 
   constructor(size: number) {
@@ -59,16 +59,6 @@ export class WorkerPool {
   private submit(task: Task): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.queue.push({ task, pending: { resolve, reject } });
-      this.schedulePump();
-    });
-  }
-
-  private schedulePump(): void {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    queueMicrotask(() => {
-      this.pumpScheduled = false;
-      this.pump();
     });
   }
 
@@ -84,7 +74,7 @@ export class WorkerPool {
       if (this.queue.length === 0) break;
       if (slot.inFlight.length >= 2) continue;
       const n = Math.min(MAX_CHUNK, Math.ceil(this.queue.length / this.slots.length));
-      const part = this.queue.splice(0, n);
+      const part = this.queue.take(n);
       slot.inFlight.push(part.map((p) => p.pending));
       if (slot.inFlight.length === 1) slot.worker.ref();
       slot.worker.postMessage(part.map((p) => p.task));
@@ -100,7 +90,7 @@ export class WorkerPool {
         const pendings = slot.inFlight.shift() ?? [];
         // An idle worker must not keep the process alive.
         if (slot.inFlight.length === 0) worker.unref();
-        this.schedulePump();
+        this.queue.schedule();
         results.forEach((r, j) => {
           const p = pendings[j];
           if (!p) return;

@@ -1,5 +1,12 @@
-import { type BigIntStats, lstatSync, readlinkSync } from 'node:fs';
+import { type BigIntStats, constants, lstatSync, readlinkSync } from 'node:fs';
 import type { Entry, Kind } from '../../core/entry.ts';
+
+/**
+ * Flags to open a file the scan saw, for reading its bytes. O_NONBLOCK: if it was replaced by
+ * a FIFO since, the open returns at once (and the fstat that follows finds no regular file)
+ * instead of waiting forever for a writer; on a regular file it changes nothing.
+ */
+export const OPEN_TO_READ = constants.O_RDONLY | constants.O_NONBLOCK;
 
 export function kindOf(st: BigIntStats): Kind | undefined {
   if (st.isFile()) return 'file';

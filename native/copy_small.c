@@ -1,0 +1,330 @@
+// Concord's native small-file copy: the whole copy of a new file (open, read, write into a
+// temporary name, mode, times, re-check of the source, rename that refuses to replace) made in
+// C on a thread of libuv's pool, a batch of files per call. The same steps as copyFileAtomic in
+// src/endpoint/local/copy-file.ts, without a worker thread's message per batch and Node's
+// per-call costs; it serves only the simplest case (a file new on the target, no old version to
+// keep, no hash wanted), and everything else stays in JavaScript.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "copy_small.h"
+
+#define CHECK(call)                  \
+  do {                               \
+    if ((call) != napi_ok) return 0; \
+  } while (0)
+
+// What became of one job; the codes are read by src/endpoint/local/native-copy.ts.
+enum { COPIED = 0, SOURCE_CHANGED_BEFORE = 1, SOURCE_CHANGED_WHILE = 2, TARGET_APPEARED = 3, FAILED = 4 };
+// Which of the job's paths a failed call was about.
+enum { AT_SRC = 0, AT_TMP = 1, AT_DST = 2 };
+
+typedef struct {
+  const char *src, *tmp, *dst;
+  uint64_t ino;
+  int64_t size, expect_mtime, mtime;
+  uint32_t mode;
+  bool fsync;
+  // Whether this call made tmp (only then is it removed after a failure).
+  bool made_tmp;
+  // The outcome: code, and for FAILED the errno, the call and the path it was about.
+  int code, err, at, call;
+  int64_t bytes;
+} job_t;
+
+typedef struct {
+  job_t *jobs;
+  size_t count;
+  // Every job's three paths, each ending in a NUL, as JavaScript joined them.
+  char *paths;
+  // Where the results go: 4 doubles per job (see results()).
+  napi_ref out;
+  double *out_data;
+  napi_ref callback;
+  napi_async_work work;
+} batch_t;
+
+static int64_t mtime_ns(const struct stat *st) {
+  return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+static int64_t ctime_ns(const struct stat *st) {
+  return (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+// The calls a copy makes, by index: CALLS in src/endpoint/local/native-copy.ts names them.
+enum { C_OPEN, C_FSTAT, C_READ, C_WRITE, C_FCHMOD, C_FUTIME, C_FSYNC, C_CLOSE, C_RENAME, C_LSTAT, C_MALLOC };
+
+static void failed(job_t *j, int err, int call, int at) {
+  j->code = FAILED;
+  j->err = err;
+  j->call = call;
+  j->at = at;
+}
+
+static int write_all(int fd, const char *buf, int64_t n) {
+  int64_t off = 0;
+  while (off < n) {
+    ssize_t w = write(fd, buf + off, (size_t)(n - off));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    off += w;
+  }
+  return 0;
+}
+
+// Reads what the scan saw of the file (its size); a file that grew or shrank since is caught
+// by the second fstat, as in JavaScript.
+static int64_t read_all(int fd, char *buf, int64_t size) {
+  int64_t total = 0;
+  while (total < size) {
+    ssize_t n = pread(fd, buf + total, (size_t)(size - total), total);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (n == 0) break;
+    total += n;
+  }
+  return total;
+}
+
+// The rename that commits the copy, refusing to replace anything (S16: the plan saw no file at
+// dst). Where the file system has no RENAME_NOREPLACE (some FUSE drivers), an lstat first, as
+// JavaScript does it.
+static void commit(job_t *j) {
+  if (renameat2(AT_FDCWD, j->tmp, AT_FDCWD, j->dst, RENAME_NOREPLACE) == 0) return;
+  if (errno == EEXIST) {
+    j->code = TARGET_APPEARED;
+    return;
+  }
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
+    failed(j, errno, C_RENAME, AT_DST);
+    return;
+  }
+  struct stat st;
+  if (lstat(j->dst, &st) == 0) {
+    j->code = TARGET_APPEARED;
+    return;
+  }
+  if (errno != ENOENT) {
+    failed(j, errno, C_LSTAT, AT_DST);
+    return;
+  }
+  if (rename(j->tmp, j->dst) != 0) failed(j, errno, C_RENAME, AT_DST);
+}
+
+// Into tmp from the open source `in`, whose fstat was `before`; leaves tmp behind only when
+// the copy is complete.
+static void copy_into_tmp(job_t *j, int in, const struct stat *before, char *buf) {
+  int64_t total = read_all(in, buf, j->size);
+  if (total < 0) {
+    failed(j, errno, C_READ, AT_SRC);
+    return;
+  }
+  int out = open(j->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (out < 0) {
+    failed(j, errno, C_OPEN, AT_TMP);
+    return;
+  }
+  j->made_tmp = true;
+  struct stat after;
+  struct timespec times[2] = {{0, UTIME_NOW}, {0, 0}};
+  // Floor division: a time before 1970 keeps nanoseconds in 0..999999999.
+  times[1].tv_sec = (time_t)(j->mtime / 1000000000);
+  times[1].tv_nsec = (long)(j->mtime % 1000000000);
+  if (times[1].tv_nsec < 0) {
+    times[1].tv_sec -= 1;
+    times[1].tv_nsec += 1000000000;
+  }
+  if (write_all(out, buf, total) != 0) {
+    failed(j, errno, C_WRITE, AT_TMP);
+  } else if (fstat(in, &after) != 0) {
+    failed(j, errno, C_FSTAT, AT_SRC);
+  } else if (after.st_size != before->st_size || mtime_ns(&after) != mtime_ns(before) ||
+             ctime_ns(&after) != ctime_ns(before)) {
+    j->code = SOURCE_CHANGED_WHILE;
+  } else if (fchmod(out, j->mode) != 0) {
+    failed(j, errno, C_FCHMOD, AT_TMP);
+  } else if (futimens(out, times) != 0) {
+    failed(j, errno, C_FUTIME, AT_TMP);
+  } else if (j->fsync && fsync(out) != 0) {
+    failed(j, errno, C_FSYNC, AT_TMP);
+  }
+  // close() can report a write the kernel could not finish (NFS): the copy is not made then.
+  if (close(out) != 0 && j->code == COPIED) failed(j, errno, C_CLOSE, AT_TMP);
+  j->bytes = total;
+}
+
+static void copy_one(job_t *j, char *buf) {
+  // O_NONBLOCK: a source replaced by a FIFO since the scan opens at once (and is refused by the
+  // fstat below) instead of waiting for a writer; it changes nothing for a regular file.
+  int in = open(j->src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (in < 0) {
+    failed(j, errno, C_OPEN, AT_SRC);
+    return;
+  }
+  struct stat before;
+  if (fstat(in, &before) != 0) {
+    failed(j, errno, C_FSTAT, AT_SRC);
+  } else if (!S_ISREG(before.st_mode) || (uint64_t)before.st_ino != j->ino ||
+             before.st_size != j->size || mtime_ns(&before) != j->expect_mtime) {
+    j->code = SOURCE_CHANGED_BEFORE;
+  } else {
+    copy_into_tmp(j, in, &before, buf);
+    if (j->code == COPIED) commit(j);
+    if (j->code != COPIED && j->made_tmp) unlink(j->tmp);
+  }
+  close(in);
+}
+
+static void execute(napi_env env, void *data) {
+  batch_t *b = data;
+  int64_t most = 1;
+  for (size_t i = 0; i < b->count; i++)
+    if (b->jobs[i].size > most) most = b->jobs[i].size;
+  char *buf = malloc((size_t)most);
+  for (size_t i = 0; i < b->count; i++) {
+    if (buf) copy_one(&b->jobs[i], buf);
+    else failed(&b->jobs[i], ENOMEM, C_MALLOC, AT_SRC);
+  }
+  free(buf);
+}
+
+static void batch_free(napi_env env, batch_t *b) {
+  free(b->jobs);
+  free(b->paths);
+  if (b->out) napi_delete_reference(env, b->out);
+  if (b->callback) napi_delete_reference(env, b->callback);
+  if (b->work) napi_delete_async_work(env, b->work);
+  free(b);
+}
+
+// Into the caller's Float64Array, 4 per job: code, then the bytes copied (code 0) or the
+// errno, the call and which path (0 src, 1 tmp, 2 dst).
+static void results(batch_t *b) {
+  for (size_t i = 0; i < b->count; i++) {
+    job_t *j = &b->jobs[i];
+    double *r = b->out_data + 4 * i;
+    r[0] = j->code;
+    r[1] = j->code == COPIED ? (double)j->bytes : j->err;
+    r[2] = j->call;
+    r[3] = j->at;
+  }
+}
+
+static void complete(napi_env env, napi_status status, void *data) {
+  batch_t *b = data;
+  napi_value callback, global, arg, ignored;
+  napi_get_undefined(env, &arg);
+  if (status != napi_ok)
+    napi_create_string_utf8(env, "concord native copy failed", NAPI_AUTO_LENGTH, &arg);
+  else
+    results(b);
+  if (napi_get_reference_value(env, b->callback, &callback) == napi_ok) {
+    napi_get_global(env, &global);
+    napi_call_function(env, global, callback, 1, &arg, &ignored);
+  }
+  batch_free(env, b);
+}
+
+// The jobs from the joined paths and 6 int64 per job: ino, size, expected mtime ns, mode,
+// mtime ns to set, fsync.
+static int jobs_from(batch_t *b, size_t paths_len, const int64_t *nums) {
+  const char *p = b->paths, *end = b->paths + paths_len;
+  for (size_t i = 0; i < b->count; i++) {
+    job_t *j = &b->jobs[i];
+    const char **slot[3] = {&j->src, &j->tmp, &j->dst};
+    for (int k = 0; k < 3; k++) {
+      const char *nul = memchr(p, '\0', (size_t)(end - p));
+      if (!nul) return 0;
+      *slot[k] = p;
+      p = nul + 1;
+    }
+    const int64_t *n = nums + 6 * i;
+    j->ino = (uint64_t)n[0];
+    j->size = n[1];
+    j->expect_mtime = n[2];
+    j->mode = (uint32_t)n[3];
+    j->mtime = n[4];
+    j->fsync = n[5] != 0;
+    if (j->size < 0) return 0;
+  }
+  return 1;
+}
+
+static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **data,
+                       size_t *length) {
+  bool is;
+  napi_typedarray_type type;
+  return napi_is_typedarray(env, v, &is) == napi_ok && is &&
+         napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) == napi_ok &&
+         type == want;
+}
+
+static napi_value fail(napi_env env, const char *what) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) napi_throw_error(env, NULL, what);
+  return NULL;
+}
+
+/**
+ * copyAsync(paths, nums, out, callback): copies `nums.length / 6` files, one after another on a
+ * thread of libuv's pool. `paths` holds each job's source, temporary name and target, each
+ * followed by '\0'; `nums` (a BigInt64Array) 6 numbers per job: inode, size and mtime the scan
+ * saw, the mode and mtime to give, fsync (0 or 1). `out`, a Float64Array of 4 per job, gets
+ * the results before callback(error) runs on the main thread. Flat arguments, not an array per
+ * job: N-API's element reads cost ~14 us a job, most of the copy's time on the main thread.
+ */
+static napi_value copy_async(napi_env env, napi_callback_info info) {
+  size_t argc = 4, paths_len, nums_len, out_len;
+  napi_value argv[4], name;
+  int64_t *nums;
+  void *out;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
+      napi_get_value_string_utf8(env, argv[0], NULL, 0, &paths_len) != napi_ok ||
+      !typed_array(env, argv[1], napi_bigint64_array, (void **)&nums, &nums_len) ||
+      !typed_array(env, argv[2], napi_float64_array, &out, &out_len) || nums_len % 6 != 0 ||
+      out_len < nums_len / 6 * 4)
+    return fail(env, "copyAsync(paths, BigInt64Array, Float64Array, callback)");
+  batch_t *b = calloc(1, sizeof *b);
+  if (!b) return fail(env, "copyAsync: out of memory");
+  b->count = nums_len / 6;
+  b->out_data = out;
+  b->jobs = calloc(b->count ? b->count : 1, sizeof *b->jobs);
+  b->paths = malloc(paths_len + 1);
+  if (!b->jobs || !b->paths ||
+      napi_get_value_string_utf8(env, argv[0], b->paths, paths_len + 1, &paths_len) != napi_ok ||
+      !jobs_from(b, paths_len, nums)) {
+    batch_free(env, b);
+    return fail(env, "copyAsync: three paths and six numbers per job expected");
+  }
+  // References keep `out` (and the memory written into) alive until the callback.
+  if (napi_create_reference(env, argv[2], 1, &b->out) != napi_ok ||
+      napi_create_reference(env, argv[3], 1, &b->callback) != napi_ok ||
+      napi_create_string_utf8(env, "concord.copyAsync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, b, &b->work) != napi_ok ||
+      napi_queue_async_work(env, b->work) != napi_ok) {
+    batch_free(env, b);
+    return fail(env, "copyAsync: could not queue the copies");
+  }
+  return NULL;
+}
+
+int concord_copy_init(napi_env env, napi_value exports) {
+  napi_value fn;
+  return napi_create_function(env, "copyAsync", NAPI_AUTO_LENGTH, copy_async, NULL, &fn) ==
+             napi_ok &&
+         napi_set_named_property(env, exports, "copyAsync", fn) == napi_ok;
+}
