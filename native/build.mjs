@@ -1,6 +1,6 @@
-// `npm install` builds the native lister (binding.gyp) with npm's own node-gyp. Concord works
-// without it (the JavaScript listing does the same; a no-op re-sync takes about 40% longer), so
-// a machine without a C compiler gets a warning here, not a failed install.
+// `npm install` builds the native lister and copy (binding.gyp) with npm's own node-gyp.
+// Concord works without them (JavaScript lists and copies the same; a no-op re-sync takes about
+// 40% longer), so a machine without a C compiler gets a warning here, not a failed install.
 import { spawnSync } from 'node:child_process';
 
 if (process.platform !== 'linux') process.exit(0);
@@ -8,7 +8,7 @@ const gyp = process.env.npm_config_node_gyp;
 const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
 const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
 if (r.status !== 0) {
-  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  const lines = (r.stderr ?? '').split('\n').filter((l) => l.trim() !== '');
   // node-gyp's reason runs over several "stack" lines before the call stack ("at ...").
   const at = lines.findIndex((l) => l.includes('gyp ERR! stack Error'));
   const reason = [];
@@ -19,7 +19,7 @@ if (r.status !== 0) {
     r.error?.message ??
     (reason.join(' ') || lines.find((l) => /error/i.test(l)) || `exit ${r.status}`);
   console.warn(
-    `concord: the native lister was not built (${why}); walks use the JavaScript listing. ` +
+    `concord: the native lister and copy were not built (${why}); listings and copies run in JavaScript. ` +
       'Install python3, make and a C compiler, then run `npm rebuild concord` (or `npm install` in a checkout).',
   );
 }
