@@ -5,7 +5,11 @@
 // on demand (their dynamic imports become chunks), and each worker thread is its own entry.
 // Chunks land directly in bundle/, one level below the package root, as src/package-root.ts
 // requires; workers are found beside the chunk that starts them (start-worker.ts).
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// esbuild leaves the chunks of earlier builds in place: start from an empty directory.
+rmSync('bundle', { recursive: true, force: true });
 
 await build({
   entryPoints: {
