@@ -28,6 +28,11 @@ import { TEMP_PREFIX, tryUnlink } from './listing.ts';
 import { checkPrecondition } from './precondition.ts';
 import { lstatOrUndefined, OPEN_TO_READ, unchangedFile } from './stat.ts';
 
+/** A copy's source is not what the scan saw, before the copy began or while it ran (S16). */
+export function sourceChanged(shown: string, when: 'before' | 'while'): ChangedDuringSync {
+  return new ChangedDuringSync('source', `${shown} changed on the source ${when} it was copied`);
+}
+
 /** Files up to this size are copied through one reused buffer; larger ones by copyFile. */
 export const SMALL_FILE = 1 << 20;
 let buffer: Buffer | undefined;
@@ -192,11 +197,7 @@ function copySmall(job: CopyJob, out: number): number {
   const fd = openSync(job.src, OPEN_TO_READ);
   try {
     const before = fstatSync(fd, { bigint: true });
-    if (!unchangedFile(before, job.expect))
-      throw new ChangedDuringSync(
-        'source',
-        `${job.shown} changed on the source before it was copied`,
-      );
+    if (!unchangedFile(before, job.expect)) throw sourceChanged(job.shown, 'before');
     // One read of the size the scan saw: a file that grew or shrank since is caught by the
     // fstat below (its size or mtime moved), so no read-until-EOF is needed.
     const total = readSync(fd, buffer, 0, job.expect.size, 0);
@@ -207,10 +208,7 @@ function copySmall(job: CopyJob, out: number): number {
       after.mtimeNs !== before.mtimeNs ||
       after.ctimeNs !== before.ctimeNs
     ) {
-      throw new ChangedDuringSync(
-        'source',
-        `${job.shown} changed on the source while it was copied`,
-      );
+      throw sourceChanged(job.shown, 'while');
     }
     return total;
   } finally {
@@ -221,10 +219,7 @@ function copySmall(job: CopyJob, out: number): number {
 function copyLarge(job: CopyJob, tmp: string): number {
   const before = lstatOrUndefined(job.src);
   if (!before || !unchangedFile(before, job.expect)) {
-    throw new ChangedDuringSync(
-      'source',
-      `${job.shown} changed on the source before it was copied`,
-    );
+    throw sourceChanged(job.shown, 'before');
   }
   // A reflink where the file system offers one (btrfs, XFS), else copy_file_range in the kernel.
   copyFileSync(job.src, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
@@ -235,7 +230,7 @@ function copyLarge(job: CopyJob, tmp: string): number {
     after.mtimeNs !== before.mtimeNs ||
     after.ctimeNs !== before.ctimeNs
   ) {
-    throw new ChangedDuringSync('source', `${job.shown} changed on the source while it was copied`);
+    throw sourceChanged(job.shown, 'while');
   }
   chmodSync(tmp, job.mode);
   utimesSync(tmp, nowSeconds(), toSeconds(job.mtimeNs));

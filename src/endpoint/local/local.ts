@@ -218,7 +218,7 @@ export class LocalEndpoint implements Endpoint {
       fsync,
       hash,
     };
-    if (this.opts.native !== false && NativeCopies.takes(job, SMALL_FILE)) {
+    if (this.opts.native !== false && NativeCopies.takes(job)) {
       const copier = nativeCopier();
       if (copier) {
         this.nativeCopies ??= new NativeCopies(copier);

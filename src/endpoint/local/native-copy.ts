@@ -1,7 +1,7 @@
-import { ChangedDuringSync } from '../endpoint.ts';
-import { type Copied, type CopyJob, tempName } from './copy-file.ts';
+import { type Copied, type CopyJob, SMALL_FILE, sourceChanged, tempName } from './copy-file.ts';
 import { TickQueue } from './fifo.ts';
 import { NATIVE_CALLS, type NativeCopier, systemError } from './native.ts';
+import { targetAppeared } from './precondition.ts';
 
 /** Copies per call: enough that waking a pool thread (20-80 us here) is paid rarely. */
 const MAX_BATCH = 64;
@@ -9,10 +9,8 @@ const MAX_BATCH = 64;
 const IN_FLIGHT = 4;
 
 interface Waiting {
-  src: string;
-  tmp: string;
-  dst: string;
   job: CopyJob;
+  tmp: string;
   resolve: (c: Copied) => void;
   reject: (e: unknown) => void;
 }
@@ -33,13 +31,15 @@ export class NativeCopies {
   }
 
   /** Whether `job` is one this copy makes (the caller copies the others itself). */
-  static takes(job: CopyJob, smallFile: number): boolean {
-    return job.pre.type === 'absent' && !job.trashPath && !job.hash && job.expect.size <= smallFile;
+  static takes(job: CopyJob): boolean {
+    return (
+      job.pre.type === 'absent' && !job.trashPath && !job.hash && job.expect.size <= SMALL_FILE
+    );
   }
 
   copy(job: CopyJob): Promise<Copied> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ src: job.src, tmp: tempName(job.dst), dst: job.dst, job, resolve, reject });
+      this.queue.push({ job, tmp: tempName(job.dst), resolve, reject });
     });
   }
 
@@ -55,7 +55,7 @@ export class NativeCopies {
     const nums = new BigInt64Array(part.length * 6);
     part.forEach((w, i) => {
       const { job } = w;
-      paths += `${w.src}\0${w.tmp}\0${w.dst}\0`;
+      paths += `${job.src}\0${w.tmp}\0${job.dst}\0`;
       nums[6 * i] = BigInt.asIntN(64, job.expect.ino);
       nums[6 * i + 1] = BigInt(job.expect.size);
       nums[6 * i + 2] = job.expect.mtimeNs;
@@ -77,20 +77,19 @@ export class NativeCopies {
   }
 }
 
-function copyError([code, errno, call, at]: Float64Array, w: Waiting): Error {
-  const shown = w.job.shown;
+function copyError([code, errno, call, at]: Float64Array, { job, tmp }: Waiting): Error {
   switch (code) {
     case 1:
-      return new ChangedDuringSync('source', `${shown} changed on the source before it was copied`);
+      return sourceChanged(job.shown, 'before');
     case 2:
-      return new ChangedDuringSync('source', `${shown} changed on the source while it was copied`);
+      return sourceChanged(job.shown, 'while');
     case 3:
-      return new ChangedDuringSync('target', `${shown} appeared on the target during the sync`);
+      return targetAppeared(job.shown);
     default:
       return systemError(
         errno as number,
         NATIVE_CALLS[call as number] ?? 'copy',
-        [w.src, w.tmp, w.dst][at as number] ?? w.src,
+        [job.src, tmp, job.dst][at as number] ?? job.src,
       );
   }
 }

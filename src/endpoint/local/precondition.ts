@@ -3,6 +3,11 @@ import type { Precondition } from '../../core/plan.ts';
 import { ChangedDuringSync } from '../endpoint.ts';
 import { kindOf, lstatOrUndefined } from './stat.ts';
 
+/** A path the plan saw absent on the target is there now (S16). */
+export function targetAppeared(shown: string): ChangedDuringSync {
+  return new ChangedDuringSync('target', `${shown} appeared on the target during the sync`);
+}
+
 /**
  * Checks, right before a write, that `abs` is still what the plan saw (S16). Directories are
  * matched by identity only: writing their children changes their times.
@@ -10,8 +15,7 @@ import { kindOf, lstatOrUndefined } from './stat.ts';
 export function checkPrecondition(abs: string, pre: Precondition, shown: string): void {
   const st = lstatOrUndefined(abs);
   if (pre.type === 'absent') {
-    if (st)
-      throw new ChangedDuringSync('target', `${shown} appeared on the target during the sync`);
+    if (st) throw targetAppeared(shown);
     return;
   }
   if (!st)
