@@ -16,11 +16,7 @@
 #include <unistd.h>
 
 #include "copy_small.h"
-
-#define CHECK(call)                  \
-  do {                               \
-    if ((call) != napi_ok) return 0; \
-  } while (0)
+#include "napi_util.h"
 
 // What became of one job; the codes are read by src/endpoint/local/native-copy.ts.
 enum { COPIED = 0, SOURCE_CHANGED_BEFORE = 1, SOURCE_CHANGED_WHILE = 2, TARGET_APPEARED = 3, FAILED = 4 };
@@ -225,16 +221,13 @@ static void results(batch_t *b) {
 
 static void complete(napi_env env, napi_status status, void *data) {
   batch_t *b = data;
-  napi_value callback, global, arg, ignored;
+  napi_value arg;
   napi_get_undefined(env, &arg);
   if (status != napi_ok)
     napi_create_string_utf8(env, "concord native copy failed", NAPI_AUTO_LENGTH, &arg);
   else
     results(b);
-  if (napi_get_reference_value(env, b->callback, &callback) == napi_ok) {
-    napi_get_global(env, &global);
-    napi_call_function(env, global, callback, 1, &arg, &ignored);
-  }
+  call_back(env, b->callback, 1, &arg);
   batch_free(env, b);
 }
 
@@ -272,13 +265,6 @@ static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, vo
          type == want;
 }
 
-static napi_value fail(napi_env env, const char *what) {
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (!pending) napi_throw_error(env, NULL, what);
-  return NULL;
-}
-
 /**
  * copyAsync(paths, nums, out, callback): copies `nums.length / 6` files, one after another on a
  * thread of libuv's pool. `paths` holds each job's source, temporary name and target, each
@@ -289,7 +275,7 @@ static napi_value fail(napi_env env, const char *what) {
  */
 static napi_value copy_async(napi_env env, napi_callback_info info) {
   size_t argc = 4, paths_len, nums_len, out_len;
-  napi_value argv[4], name;
+  napi_value argv[4];
   int64_t *nums;
   void *out;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
@@ -312,10 +298,8 @@ static napi_value copy_async(napi_env env, napi_callback_info info) {
   }
   // References keep `out` (and the memory written into) alive until the callback.
   if (napi_create_reference(env, argv[2], 1, &b->out) != napi_ok ||
-      napi_create_reference(env, argv[3], 1, &b->callback) != napi_ok ||
-      napi_create_string_utf8(env, "concord.copyAsync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, execute, complete, b, &b->work) != napi_ok ||
-      napi_queue_async_work(env, b->work) != napi_ok) {
+      !queue_work(env, "concord.copyAsync", argv[3], &b->callback, execute, complete, b,
+                  &b->work)) {
     batch_free(env, b);
     return fail(env, "copyAsync: could not queue the copies");
   }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "copy_small.h"
+#include "napi_util.h"
 
 // The layout of core/packed.ts: WORDS words per entry at these offsets.
 enum {
@@ -286,13 +287,6 @@ static char *string_arg(napi_env env, napi_value v) {
   return s;
 }
 
-static napi_value fail(napi_env env, const char *what) {
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (!pending) napi_throw_error(env, NULL, what);
-  return NULL;
-}
-
 // A call's directories and their listings, made on any thread, answered on the main thread:
 // the `given` directories first asked for, then those found below them (up to `budget` in all).
 typedef struct {
@@ -456,7 +450,7 @@ static napi_value to_js_all(napi_env env, request_t *r) {
 
 static void complete(napi_env env, napi_status status, void *data) {
   request_t *r = data;
-  napi_value callback, global, args[2], ignored;
+  napi_value args[2];
   napi_get_undefined(env, &args[0]);
   napi_get_undefined(env, &args[1]);
   if (status != napi_ok || r->rc != 0) {
@@ -467,10 +461,7 @@ static void complete(napi_env env, napi_status status, void *data) {
     napi_get_and_clear_last_exception(env, &args[0]);
     napi_get_undefined(env, &args[1]);
   }
-  if (napi_get_reference_value(env, r->callback, &callback) == napi_ok) {
-    napi_get_global(env, &global);
-    napi_call_function(env, global, callback, 2, args, &ignored);
-  }
+  call_back(env, r->callback, 2, args);
   request_free(env, r);
 }
 
@@ -486,7 +477,7 @@ static void complete(napi_env env, napi_status status, void *data) {
  */
 static napi_value list_async(napi_env env, napi_callback_info info) {
   size_t argc = 5;
-  napi_value argv[5], name;
+  napi_value argv[5];
   uint32_t budget = 0;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 ||
       napi_get_value_uint32(env, argv[3], &budget) != napi_ok)
@@ -494,10 +485,8 @@ static napi_value list_async(napi_env env, napi_callback_info info) {
   request_t *r = request_from(env, argv[0], argv[1], argv[2]);
   if (!r) return fail(env, "listAsync: an array of strings and two strings expected");
   r->budget = budget;
-  if (napi_create_reference(env, argv[4], 1, &r->callback) != napi_ok ||
-      napi_create_string_utf8(env, "concord.listAsync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, execute, complete, r, &r->work) != napi_ok ||
-      napi_queue_async_work(env, r->work) != napi_ok) {
+  if (!queue_work(env, "concord.listAsync", argv[4], &r->callback, execute, complete, r,
+                  &r->work)) {
     request_free(env, r);
     return fail(env, "listAsync: could not queue the listing");
   }
