@@ -15,6 +15,13 @@ function bigTree(): Spec {
  * Starts `concord mirror --json`, and sends `signal` once the first file has been written (an
  * `op` event on stdout): synchronised on the run's own output, not on a sleep.
  */
+/** S14: every file B holds after an interrupted run is A's whole file, none cut short. */
+function assertNothingTorn(A: string, B: string): void {
+  const a = readTree(A, { meta: false });
+  for (const [path, seen] of Object.entries(readTree(B, { meta: false })))
+    if (seen.kind === 'file') assert.deepEqual(seen, a[path], `${path} on B`);
+}
+
 function interrupt(
   A: string,
   B: string,
@@ -50,6 +57,7 @@ test('SIGINT mid-apply: exit 130, nothing torn, and the next run finishes the jo
     Object.keys(readTree(B)).length < Object.keys(readTree(A)).length,
     'stopped before the end',
   );
+  assertNothingTorn(A, B);
   assert.deepEqual(tempFiles(dir), []);
   const again = await cli(['mirror', A, B, '--json']);
   assert.equal(again.code, 0, again.stderr);
@@ -61,6 +69,7 @@ test('SIGKILL mid-apply (a crash): the next run converges and removes leftover t
   const { dir, A, B } = roots(t, bigTree());
   const r = await interrupt(A, B, 'SIGKILL');
   assert.equal(r.signal, 'SIGKILL');
+  assertNothingTorn(A, B);
   const again = await cli(['mirror', A, B, '--json']);
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(readTree(B), readTree(A));
