@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "copy_small.h"
+#include "digest.h"
 #include "napi_util.h"
 
 // The layout of core/packed.ts: WORDS words per entry at these offsets.
@@ -103,6 +104,7 @@ typedef struct {
   int32_t *words;
   names_t targets, leftovers, specials, failed;
   int *failed_errno;
+  char digest[34]; // of names, words and targets (digest.h), once listed
 } listing_t;
 
 static void listing_free(listing_t *l) {
@@ -115,6 +117,27 @@ static void listing_free(listing_t *l) {
   free(l->words);
   free(l->failed_errno);
   memset(l, 0, sizeof *l);
+}
+
+// What the engine's listingDigest (engine/twoway.ts) covers: the names, each entry's words but
+// of a subdirectory only its kind and mode (its times and inode move with every change below
+// it, which is decided when it is visited), and the symlink targets.
+static void take_digest(listing_t *l) {
+  digest_t d;
+  digest_init(&d);
+  uint64_t count = l->count;
+  digest_update(&d, &count, sizeof count);
+  for (size_t i = 0; i < l->count; i++) {
+    const char *n = l->all.items[l->kept[i]];
+    digest_update(&d, n, strlen(n) + 1);
+  }
+  for (size_t i = 0; i < l->count; i++) {
+    const int32_t *w = l->words + i * WORDS;
+    digest_update(&d, w, (w[W_KIND] == KIND_DIR ? W_SIZE_LO : WORDS) * sizeof(int32_t));
+  }
+  for (size_t i = 0; i < l->targets.len; i++)
+    digest_update(&d, l->targets.items[i], strlen(l->targets.items[i]) + 1);
+  digest_hex(&d, l->digest);
 }
 
 // Returns 0, or -1 when memory ran out (the listing is then incomplete: fail the call).
@@ -199,6 +222,7 @@ static int list_into(const char *path, const char *skip, const char *prefix, lis
     }
     l->kept[l->count++] = i;
   }
+  take_digest(l);
   rc = 0;
 out:
   closedir(dir);
@@ -263,13 +287,16 @@ static napi_value to_js(napi_env env, listing_t *l) {
     CHECK(napi_create_int32(env, l->failed_errno[i], &item));
     CHECK(napi_set_element(env, failures, (uint32_t)(2 * i + 1), item));
   }
-  napi_value parts[6] = {
+  napi_value digest;
+  CHECK(napi_create_string_latin1(env, l->digest, NAPI_AUTO_LENGTH, &digest));
+  napi_value parts[7] = {
       joined(env, &l->all, l->kept, l->count),  array,
       string_array(env, &l->targets),           joined(env, &l->leftovers, NULL, l->leftovers.len),
       joined(env, &l->specials, NULL, l->specials.len), failures,
+      digest,
   };
-  CHECK(napi_create_array_with_length(env, 6, &result));
-  for (uint32_t i = 0; i < 6; i++) {
+  CHECK(napi_create_array_with_length(env, 7, &result));
+  for (uint32_t i = 0; i < 7; i++) {
     if (!parts[i]) return NULL;
     CHECK(napi_set_element(env, result, i, parts[i]));
   }
@@ -398,13 +425,15 @@ out:
 /**
  * list(absDir, skip, tempPrefix) -> number (errno of opening or reading the directory), null
  * (a name is not valid UTF-8: list it in JavaScript), or
- * [names, words, targets, leftovers, specials, failures]:
+ * [names, words, targets, leftovers, specials, failures, digest]:
  *   names     listed names in byte order, joined by '\0' ('' for none)
  *   words     Int32Array, WORDS per listed name
  *   targets   symlink targets, in the order of the symlinks among the names
  *   leftovers names starting with tempPrefix (not stat-ed), joined by '\0'
  *   specials  FIFOs, sockets and devices, joined by '\0'
  *   failures  [name, errno, ...] for entries that could not be stat-ed or read
+ *   digest    of names, words and targets (digest.h): what the engine compares with the
+ *             digest it stored when it last found the directory quiet
  * `skip` is a name left out entirely (the root's state folder), or '' for none. An entry gone
  * between readdir and fstatat is left out.
  */

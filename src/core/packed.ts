@@ -12,6 +12,11 @@ export interface PackedEntries {
   words: Int32Array;
   /** Symlink targets, in entry order of the symlinks. */
   targets: readonly string[];
+  /**
+   * The listing's digest, when the thread that listed it took one (native/digest.h); else the
+   * engine takes it when it needs one (engine/twoway.ts). Never set on entries changed after.
+   */
+  readonly digest?: string;
 }
 
 /** The one character no file name can hold. */

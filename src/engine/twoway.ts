@@ -143,9 +143,11 @@ interface Visit {
  * and of a subdirectory only its kind and mode. A directory's own change in two-way is its
  * mode (its times move with every write below it, and what is below is decided when it is
  * visited), so an edit deep down leaves its ancestors' digests as they were: only the
- * directories that hold a change leave the fast path.
+ * directories that hold a change leave the fast path. The native lister takes it (the same
+ * fields, another hash: native/digest.h) on the thread that lists; SHA-1 here otherwise.
  */
 function listingDigest(p: PackedEntries): string {
+  if (p.digest !== undefined) return p.digest;
   const words = p.words.slice();
   for (let b = 0; b < words.length; b += WORDS) {
     if (words[b + W_KIND] !== KIND_DIR) continue;

@@ -116,7 +116,7 @@ export function packedFromNative(
       complete: false,
     };
   }
-  const [names, words, targets, leftoverNames, specialNames, failures] = r;
+  const [names, words, targets, leftoverNames, specialNames, failures, digest] = r;
   const problems: Problem[] = [];
   for (const name of specialNames === '' ? [] : specialNames.split(NAME_SEP)) {
     problems.push(
@@ -132,7 +132,7 @@ export function packedFromNative(
   if (specialNames !== '' && failures.length > 0)
     problems.sort((a, b) => compareNames(a.path, b.path));
   const out: PackedListing = {
-    packed: { names, words, targets },
+    packed: { names, words, targets, digest },
     problems,
     complete: failures.length === 0,
   };

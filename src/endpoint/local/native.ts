@@ -6,12 +6,13 @@ import { PACKAGE_ROOT } from '../../package-root.ts';
  * What native/list_dir.c returns for one directory: an errno (the directory could not be
  * opened or read), null (a name is not valid UTF-8: list it in JavaScript, which reports it),
  * or [names joined by '\0', packed words, symlink targets, leftovers joined by '\0', special
- * files joined by '\0', [name, errno, ...] of entries that could not be stat-ed].
+ * files joined by '\0', [name, errno, ...] of entries that could not be stat-ed, the listing's
+ * digest (PackedEntries.digest)].
  */
 export type NativeListing =
   | number
   | null
-  | [string, Int32Array, string[], string, string, (string | number)[]];
+  | [string, Int32Array, string[], string, string, (string | number)[], string];
 
 export interface NativeLister {
   list(absDir: string, skip: string, tempPrefix: string): NativeListing;
