@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { xxhash128 } from 'hash-wasm';
 import type { Entry } from '../../src/core/entry.ts';
 import { ABSENT, ANY_DIR, same } from '../../src/core/plan.ts';
 import { ChangedDuringSync, type Endpoint } from '../../src/endpoint/endpoint.ts';
@@ -247,6 +248,14 @@ export function runEndpointContract(
       assert.notEqual(await ep.hash('c', c), ha);
       writeFileSync(join(root, 'a'), 'different length');
       await assert.rejects(ep.hash('a', a), ChangedDuringSync);
+    });
+
+    it('prepareHash (where offered) changes no hash: each is the xxh3-128 of the bytes', async (t) => {
+      const { root, ep } = setup(t);
+      writeFileSync(join(root, 'a'), 'same bytes');
+      const [a] = (await ep.list('')).entries as [Entry];
+      ep.prepareHash?.();
+      assert.equal(await ep.hash('a', a), await xxhash128('same bytes'));
     });
 
     it('read: yields the bytes of the file it was asked for', async (t) => {

@@ -1,9 +1,13 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { IHasher } from 'hash-wasm';
+import type xxhash128 from 'hash-wasm/dist/xxhash128.umd.min.js';
 import type { Entry } from '../../core/entry.ts';
 import { ChangedDuringSync } from '../endpoint.ts';
 import { SMALL_FILE } from './copy-file.ts';
 import { OPEN_TO_READ, unchangedFile } from './stat.ts';
+
+const require = createRequire(import.meta.url);
 
 export interface HashJob {
   abs: string;
@@ -23,13 +27,18 @@ export class FileHasher {
     return hashFileSync(job, hasher, this.buf);
   }
 
-  /** The hasher, for hashing bytes already in memory (a copy's). */
+  /**
+   * The hasher, for hashing bytes already in memory (a copy's). Called early, it gets ready
+   * while other work goes on: the first hash does not wait for it.
+   */
   ready(): Promise<IHasher> {
     // Loaded on first use: most runs hash nothing. The one algorithm's bundle, not the
     // package's index: importing that took 95-165 ms here, this one 47-74 ms (with the
-    // WebAssembly compiled), on the main thread and in every copying thread.
-    this.hasher ??= import('hash-wasm/dist/xxhash128.umd.min.js').then((m) =>
-      m.default.createXXHash128(),
+    // WebAssembly compiled), on the main thread and in every copying thread. Required, not
+    // imported: an import takes several turns of the event loop, and during a walk each turn
+    // waits behind the listings that arrived (the first hash of a two-way run waited 130 ms).
+    this.hasher ??= Promise.resolve().then(() =>
+      (require('hash-wasm/dist/xxhash128.umd.min.js') as typeof xxhash128).createXXHash128(),
     );
     return this.hasher;
   }

@@ -165,6 +165,12 @@ export class LocalEndpoint implements Endpoint {
     return ahead ?? listDirPacked(this.localPath(dir), dir, this.statInto, this.opts.native);
   }
 
+  prepareHash(): void {
+    this.hasher ??= new FileHasher();
+    // A failure shows again, where a hash is asked for.
+    this.hasher.ready().catch(() => {});
+  }
+
   hash(path: RelPath, expect: Entry): Promise<string> {
     const job = { abs: this.localPath(path), expect, shown: path };
     // As for copies: the pool pays off only past a few hundred files.
