@@ -82,6 +82,9 @@ export function diffOneWay(input: OneWayInput): OneWayDir {
   if (input.removing) {
     const reason = input.removing;
     for (const d of dst) remove(d, reason, reason === 'extra' ? Phase.Delete : Phase.Clear);
+    // Extras go in the Delete phase, after Write: the directory can be opened first. (What
+    // makes room for a kind change goes in Clear, before it: not opened, a second run needed.)
+    if (reason === 'extra' && input.dstSelf) openToOwner(input.dstSelf);
     return out;
   }
 
@@ -207,7 +210,28 @@ export function diffOneWay(input: OneWayInput): OneWayDir {
       phase: Phase.DirTimes,
     });
   }
+  // Its DirTimes operation (above, or the parent's when its metadata differs) sets the
+  // source's mode once the entries inside are done.
+  if (srcSelf && dstSelf) openToOwner(dstSelf, srcSelf);
   return out;
+
+  /**
+   * A target directory its owner cannot write into (mode without u+wx) is opened to the owner
+   * before the entries inside are created, moved or deleted: a non-root run would fail there
+   * (EACCES) until a second run. rsync does the same.
+   */
+  function openToOwner(target: Entry, model: Entry = target) {
+    if (opts.ignoreModes || ownerCanWrite(target.mode)) return;
+    if (!out.ops.some((o) => o.op !== 'set-meta' && o.phase !== Phase.Clear)) return;
+    out.ops.unshift({
+      op: 'set-meta',
+      path: dir,
+      source: { ...model, mode: model.mode | OWNER_WX },
+      pre: ANY_DIR,
+      reason: 'dir-times',
+      phase: Phase.Write,
+    });
+  }
 
   function create(s: Entry, reason: 'new' | 'kind-changed') {
     const path = join(dir, s.name);
@@ -224,6 +248,13 @@ export function diffOneWay(input: OneWayInput): OneWayDir {
     if (d.kind === 'dir')
       out.descend.push({ name: d.name, src: false, dst: true, removing: reason });
   }
+}
+
+/** The write and search bits of a directory's owner: what creating an entry inside needs. */
+const OWNER_WX = 0o300;
+
+function ownerCanWrite(mode: number): boolean {
+  return (mode & OWNER_WX) === OWNER_WX;
 }
 
 /** OneWayInput with both sides' children packed (each side present). */

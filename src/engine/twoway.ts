@@ -232,6 +232,8 @@ export async function planTwoWay(
   let dirs = 0;
   let entries = 0;
   let hashReady = false;
+  /** The operations that open a closed directory for the run and close it again. */
+  const openings = new Set<TwoWayOp>();
   for (let visit = stack.pop(); visit; visit = stack.pop()) {
     if (opts.signal?.aborted) break;
     const { dir, descend } = visit;
@@ -338,6 +340,10 @@ export async function planTwoWay(
       // What could not be hashed is still undecided: left alone this run (reported above).
     }
     for (const side of decided.writesInto) resurrect(visit.ctx[side]);
+    if (!rOpts.ignoreModes)
+      for (const side of ['A', 'B'] as const)
+        if (decided.ops.some((o) => o.side === side && opensDir(o)))
+          await openToOwner(side, dir, visit.ctx[side]);
     if (
       decided.ops.length + decided.records.length + decided.conflicts.length === 0 &&
       !clashes?.size &&
@@ -424,7 +430,7 @@ export async function planTwoWay(
     plan.conflicts.push({ conflict: c, choice });
     emitted.push(...resolve(c, choice));
   }
-  plan.ops = order(await withMoves(emitted.filter((o) => !o.cancelled)));
+  plan.ops = order(withoutStaleOpenings(await withMoves(emitted.filter((o) => !o.cancelled))));
   return plan;
 
   /**
@@ -498,6 +504,72 @@ export async function planTwoWay(
   function noteQuiet(dir: RelPath, x: PackedEntries, y: PackedEntries, all: Entry[]): void {
     if (all.some(racyNow(deps))) return;
     plan.quietDirs.push({ dir, a: listingDigest(x), b: listingDigest(y) });
+  }
+
+  /**
+   * A directory its owner cannot write into (mode without u+wx) on `side` is opened to the
+   * owner before entries inside it are created or deleted there, and given its mode back once
+   * they are (DirTimes, children first: before any mode change its parent plans for it). A
+   * non-root run would otherwise fail there (EACCES). Nothing is recorded: the mode it ends
+   * with is the one it had, or the one its parent's decision gives it.
+   */
+  async function openToOwner(side: Side, path: RelPath, ctx: DirCtx): Promise<void> {
+    if (!ctx.present) return;
+    // Not there as a directory yet (a file stands where the plan makes one): nothing to open.
+    const self = await ends[side].stat(path).catch(() => undefined);
+    if (self?.kind !== 'dir' || (self.mode & OWNER_WX) === OWNER_WX) return;
+    const set = (source: Entry, phase: Phase): TwoWayOp => ({
+      side,
+      op: 'set-meta',
+      path,
+      source,
+      pre: ANY_DIR,
+      reason: 'dir-times',
+      phase,
+      why: `closed to its owner on ${side}: opened while entries inside change`,
+    });
+    const opening = set({ ...self, mode: self.mode | OWNER_WX }, Phase.Write);
+    const closing = set(self, Phase.DirTimes);
+    openings.add(opening);
+    openings.add(closing);
+    if (streaming && stream) await stream(opening);
+    else emitted.push(opening);
+    emitted.push(closing);
+  }
+
+  /**
+   * The openings of directories that this plan renames away (a move: their old path is gone
+   * before the Write phase) and the closings of those it deletes (gone by DirTimes): dropped.
+   * A deleted directory is still opened: its entries go first.
+   */
+  function withoutStaleOpenings(ops: TwoWayOp[]): TwoWayOp[] {
+    if (openings.size === 0) return ops;
+    const moved = { A: new Set<RelPath>(), B: new Set<RelPath>() };
+    const deleted = { A: new Set<RelPath>(), B: new Set<RelPath>() };
+    for (const o of ops) {
+      if (o.op === 'move' && o.from !== undefined && o.source?.kind === 'dir')
+        moved[o.side].add(o.from);
+      const pre = o.pre;
+      if (
+        o.op === 'delete' &&
+        (pre.type === 'dir' || (pre.type === 'same' && pre.entry.kind === 'dir'))
+      )
+        deleted[o.side].add(o.path);
+    }
+    const under = (set: Set<RelPath>, path: RelPath) => {
+      for (let p = path; ; p = parent(p)) {
+        if (set.has(p)) return true;
+        if (p === '') return false;
+      }
+    };
+    return ops.filter(
+      (o) =>
+        !openings.has(o) ||
+        !(
+          under(moved[o.side], o.path) ||
+          (o.phase === Phase.DirTimes && under(deleted[o.side], o.path))
+        ),
+    );
   }
 
   /** Makes directory `ctx` exist again on its side, so something can be written into it (S10). */
@@ -575,6 +647,17 @@ export async function planTwoWay(
     );
     return n;
   }
+}
+
+/** The write and search bits of a directory's owner: what creating an entry inside needs. */
+const OWNER_WX = 0o300;
+
+/**
+ * Whether an operation changes the entries of its directory (creates, replaces or deletes
+ * one), which takes write permission on it. A Clear runs before any Write: not counted.
+ */
+function opensDir(o: TwoWayOp): boolean {
+  return o.op !== 'set-meta' && o.phase !== Phase.Clear;
 }
 
 /** Runs `fn` over `xs`, 64 at a time. */

@@ -304,6 +304,41 @@ const cases: Case[] = [
     descend: [{ name: 'd', src: false, dst: true, removing: 'extra' }],
   },
   {
+    name: 'a target directory closed to its owner (no u+w) is opened before anything is written into it; DirTimes closes it',
+    modes: BOTH,
+    dir: 'x',
+    src: [file('f')],
+    dst: [],
+    srcSelf: dir('x', { mode: 0o555 }),
+    dstSelf: dir('x', { mode: 0o555 }),
+    ops: [
+      'Write set-meta x dir-times dir',
+      'Write copy x/f new absent',
+      'DirTimes set-meta x dir-times dir',
+    ],
+  },
+  {
+    name: 'a closed target directory with nothing to write inside is left closed',
+    modes: BOTH,
+    dir: 'x',
+    src: [file('f')],
+    dst: [file('f', { mode: 0o600 })],
+    srcSelf: dir('x', { mode: 0o555 }),
+    dstSelf: dir('x', { mode: 0o555 }),
+    ops: ['Write set-meta x/f metadata same', 'DirTimes set-meta x dir-times dir'],
+  },
+  {
+    name: 'a closed extra directory is opened before its entries are deleted',
+    modes: MIRROR,
+    dir: 'x',
+    src: undefined,
+    dst: [file('a')],
+    srcSelf: null,
+    dstSelf: dir('x', { mode: 0o500 }),
+    removing: 'extra',
+    ops: ['Write set-meta x dir-times dir', 'Delete delete x/a extra same'],
+  },
+  {
     name: 'removing a replaced subtree: every entry goes in phase Clear, before the writes',
     modes: BOTH,
     dir: 'x',
@@ -582,7 +617,12 @@ describe('diffOneWay', () => {
         for (const op of out.ops) {
           assert.ok(isWithin(op.path, dirPath), `${op.path} is outside ${dirPath}`);
           const name = basename(op.path);
-          if (op.reason === 'dir-times') {
+          if (op.reason === 'dir-times' && op.phase === Phase.Write) {
+            // The opening of a closed directory: the model's times, its mode with u+wx.
+            const model = (input.srcSelf ?? input.dstSelf) as Entry;
+            assert.equal(op.path, dirPath);
+            assert.deepEqual(op.source, { ...model, mode: model.mode | 0o300 });
+          } else if (op.reason === 'dir-times') {
             assert.equal(op.path, dirPath);
             assert.equal(op.source, input.srcSelf);
           } else if (op.source) {

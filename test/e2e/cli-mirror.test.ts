@@ -18,6 +18,7 @@ import {
   fingerprint,
   makeTree,
   onlyTrash,
+  prepareForNobody,
   readTree,
   rootMeta,
   roots,
@@ -300,6 +301,41 @@ describe('concord mirror A B', () => {
     assert.equal(c.updated, 1, 'ro/f');
     assert.equal(c.deleted, 1, 'ro/gone');
     assert.equal(c.metadataUpdated, 3, 'ro/ (mtime), priv/ and open/ (mode)');
+  });
+
+  test('directories B keeps closed to their owner (no u+w) are filled and emptied in one run by a non-root user', async (t) => {
+    const { dir, A, B } = roots(
+      t,
+      {
+        'opened/new': 'new in a directory A opened',
+        opened: { dir: true, mode: 0o755, mtime: T1 },
+        'closed/new': 'new in a directory closed on both sides',
+        'closed/f': { content: 'changed', mtime: T2 },
+        closed: { dir: true, mode: 0o555, mtime: T2 },
+      },
+      {
+        opened: { dir: true, mode: 0o555, mtime: T1 },
+        'closed/f': { content: 'old', mtime: T1 },
+        'closed/extra': 'extra',
+        closed: { dir: true, mode: 0o555, mtime: T2 },
+        'gone/x': 'in an extra directory closed on B',
+        gone: { dir: true, mode: 0o555, mtime: T1 },
+      },
+    );
+    makeTree(B, { '.': { dir: true, mode: 0o555, mtime: T1 } } as Spec);
+    writeFileSync(join(A, 'top'), 'new at the top of a closed B');
+    utimesSync(A, T1, T1);
+    const as = prepareForNobody(dir);
+    const r = await cli(['mirror', A, B, '--json'], as);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readTree(B), readTree(A));
+    assert.equal(readTree(B)['closed/']?.mode, 0o555, 'closed again once filled');
+    assert.equal(rootMeta(B).mode, rootMeta(A).mode);
+    const c = counts(r);
+    assert.deepEqual([c.created, c.updated, c.deleted], [3, 1, 3]);
+    assert.equal(c.metadataUpdated, 2, "opened/ and B's root (modes); none for opening closed/");
+    const again = await cli(['mirror', A, B, '--json'], as);
+    assert.deepEqual(counts(again), ZERO);
   });
 
   test("B's root directory takes A's root mode and mtime when B exists", async (t) => {

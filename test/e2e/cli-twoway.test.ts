@@ -5,7 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  rmSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CLI } from '../helpers/tree.ts';
@@ -16,6 +24,7 @@ import {
   counts,
   events,
   fingerprint,
+  prepareForNobody,
   put,
   type Roots,
   readTree,
@@ -715,5 +724,44 @@ describe('concord plan A B (two-way)', () => {
       src.stdout,
     );
     assert.deepEqual(fingerprint(dir), before);
+  });
+});
+
+describe('permissions', () => {
+  test('a directory closed to its owner (no u+w) on both sides takes a new file and a deletion in one run by a non-root user, and stays closed', async (t) => {
+    const { dir, A, B } = roots(t, {
+      'closed/keep': { content: 'keep', mtime: T1 },
+      'closed/gone': { content: 'to delete on B', mtime: T1 },
+      closed: { dir: true, mode: 0o555, mtime: T1 },
+    });
+    const as = prepareForNobody(dir);
+    const first = await cli(['sync', A, B, '--json'], as);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(readTree(B)['closed/']?.mode, 0o555);
+    // The user opens the directory, edits inside, and closes it again, on each side.
+    for (const [root, edit] of [
+      [A, () => writeFileSync(join(A, 'closed', 'new'), 'new on A')],
+      [B, () => rmSync(join(B, 'closed', 'gone'))],
+    ] as const) {
+      chmodSync(join(root, 'closed'), 0o755);
+      edit();
+      chmodSync(join(root, 'closed'), 0o555);
+    }
+    prepareForNobody(dir);
+    const r = await cli(['sync', A, B, '--json'], as);
+    assert.equal(r.code, 0, r.stderr);
+    assertSameTrees(A, B);
+    assert.deepEqual(
+      Object.keys(readTree(A))
+        .filter((p) => p.startsWith('closed/'))
+        .sort(),
+      ['closed/', 'closed/keep', 'closed/new'],
+    );
+    for (const root of [A, B]) assert.equal(readTree(root)['closed/']?.mode, 0o555, root);
+    const c = counts(r);
+    assert.deepEqual([c.created, c.deleted, c.metadataUpdated], [1, 1, 0]);
+    const again = await cli(['sync', A, B, '--json'], as);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(counts(again), ZERO);
   });
 });
