@@ -3,7 +3,8 @@
 // C on a thread of libuv's pool, a batch of files per call. The same steps as copyFileAtomic in
 // src/endpoint/local/copy-file.ts, without a worker thread's message per batch and Node's
 // per-call costs; it serves only the simplest case (a file new on the target, no old version to
-// keep, no hash wanted), and everything else stays in JavaScript.
+// keep), and everything else stays in JavaScript. When asked, it hashes the bytes it wrote
+// (XXH3-128, as two-way records them).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "copy_small.h"
+#include "hash_file.h"
 #include "napi_util.h"
 
 // What became of one job; the codes are read by src/endpoint/local/native-copy.ts.
@@ -28,7 +30,8 @@ typedef struct {
   uint64_t ino;
   int64_t size, expect_mtime, mtime;
   uint32_t mode;
-  bool fsync;
+  bool fsync, hash;
+  uint8_t digest[16];
   // Whether this call made tmp (only then is it removed after a failure).
   bool made_tmp;
   // The outcome: code, and for FAILED the errno, the call and the path it was about.
@@ -41,7 +44,7 @@ typedef struct {
   size_t count;
   // Every job's three paths, each ending in a NUL, as JavaScript joined them.
   char *paths;
-  // Where the results go: 4 doubles per job (see results()).
+  // Where the results go: RESULT doubles per job (see results()).
   napi_ref out;
   double *out_data;
   napi_ref callback;
@@ -128,6 +131,8 @@ static void copy_into_tmp(job_t *j, int in, const struct stat *before, char *buf
     failed(j, errno, C_READ, AT_SRC);
     return;
   }
+  // The bytes written, which the second fstat below vouches for as one version of the source.
+  if (j->hash) concord_xxh3_128(buf, (size_t)total, j->digest);
   int out = open(j->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (out < 0) {
     failed(j, errno, C_OPEN, AT_TMP);
@@ -206,16 +211,23 @@ static void batch_free(napi_env env, batch_t *b) {
   free(b);
 }
 
-// Into the caller's Float64Array, 4 per job: code, then the bytes copied (code 0) or the
-// errno, the call and which path (0 src, 1 tmp, 2 dst).
+enum { RESULT = 8 };
+
+// Into the caller's Float64Array, RESULT per job: code, then the bytes copied (code 0) or the
+// errno, the call and which path (0 src, 1 tmp, 2 dst); then, for a hash asked for, its 16
+// bytes (canonical order) as four 32-bit words.
 static void results(batch_t *b) {
   for (size_t i = 0; i < b->count; i++) {
     job_t *j = &b->jobs[i];
-    double *r = b->out_data + 4 * i;
+    double *r = b->out_data + RESULT * i;
     r[0] = j->code;
     r[1] = j->code == COPIED ? (double)j->bytes : j->err;
     r[2] = j->call;
     r[3] = j->at;
+    for (int w = 0; w < 4; w++) {
+      const uint8_t *d = j->digest + 4 * w;
+      r[4 + w] = (double)((uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3]);
+    }
   }
 }
 
@@ -232,7 +244,7 @@ static void complete(napi_env env, napi_status status, void *data) {
 }
 
 // The jobs from the joined paths and 6 int64 per job: ino, size, expected mtime ns, mode,
-// mtime ns to set, fsync.
+// mtime ns to set, flags (1: fsync, 2: hash the bytes).
 static int jobs_from(batch_t *b, size_t paths_len, const int64_t *nums) {
   const char *p = b->paths, *end = b->paths + paths_len;
   for (size_t i = 0; i < b->count; i++) {
@@ -250,7 +262,8 @@ static int jobs_from(batch_t *b, size_t paths_len, const int64_t *nums) {
     j->expect_mtime = n[2];
     j->mode = (uint32_t)n[3];
     j->mtime = n[4];
-    j->fsync = n[5] != 0;
+    j->fsync = (n[5] & 1) != 0;
+    j->hash = (n[5] & 2) != 0;
     if (j->size < 0) return 0;
   }
   return 1;
@@ -269,8 +282,8 @@ static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, vo
  * copyAsync(paths, nums, out, callback): copies `nums.length / 6` files, one after another on a
  * thread of libuv's pool. `paths` holds each job's source, temporary name and target, each
  * followed by '\0'; `nums` (a BigInt64Array) 6 numbers per job: inode, size and mtime the scan
- * saw, the mode and mtime to give, fsync (0 or 1). `out`, a Float64Array of 4 per job, gets
- * the results before callback(error) runs on the main thread. Flat arguments, not an array per
+ * saw, the mode and mtime to give, flags (1: fsync, 2: hash). `out`, a Float64Array of 8 per
+ * job, gets the results before callback(error) runs on the main thread. Flat arguments, not an array per
  * job: N-API's element reads cost ~14 us a job, most of the copy's time on the main thread.
  */
 static napi_value copy_async(napi_env env, napi_callback_info info) {
@@ -282,7 +295,7 @@ static napi_value copy_async(napi_env env, napi_callback_info info) {
       napi_get_value_string_utf8(env, argv[0], NULL, 0, &paths_len) != napi_ok ||
       !typed_array(env, argv[1], napi_bigint64_array, (void **)&nums, &nums_len) ||
       !typed_array(env, argv[2], napi_float64_array, &out, &out_len) || nums_len % 6 != 0 ||
-      out_len < nums_len / 6 * 4)
+      out_len < nums_len / 6 * RESULT)
     return fail(env, "copyAsync(paths, BigInt64Array, Float64Array, callback)");
   batch_t *b = calloc(1, sizeof *b);
   if (!b) return fail(env, "copyAsync: out of memory");

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { xxhash128 } from 'hash-wasm';
 import type { Entry } from '../../src/core/entry.ts';
 import { ABSENT, type Precondition } from '../../src/core/plan.ts';
 import { ChangedDuringSync } from '../../src/endpoint/endpoint.ts';
@@ -42,7 +43,7 @@ test('the native copy is built and loaded on Linux (npm install builds it)', () 
   if (process.platform === 'linux') assert.ok(nativeCopier(), 'run `npm install` (node-gyp)');
 });
 
-test('it takes only new small files with nothing to keep or hash', () => {
+test('it takes only new small files with no old version to keep', () => {
   const job = {
     src: '/a',
     expect: { size: 10 } as Entry,
@@ -55,7 +56,7 @@ test('it takes only new small files with nothing to keep or hash', () => {
     fsync: false,
   };
   assert.equal(NativeCopies.takes(job), true);
-  assert.equal(NativeCopies.takes({ ...job, hash: true }), false);
+  assert.equal(NativeCopies.takes({ ...job, hash: true }), true);
   assert.equal(NativeCopies.takes({ ...job, trashPath: '/t/b' }), false);
   assert.equal(NativeCopies.takes({ ...job, pre: { type: 'dir' } }), false);
   const big = { ...job, expect: { size: SMALL_FILE + 1 } as Entry };
@@ -81,6 +82,20 @@ test('a new file: content, mode and mtime to the nanosecond, no temporary left',
     assert.equal(st.mtimeNs, mtimeNs, name);
   }
   assert.deepEqual(leftovers(dst), []);
+});
+
+test('a copy that wants its hash gets the XXH3-128 of the bytes it wrote, as hash-wasm computes it', async (t) => {
+  const { src, ep } = setup(t);
+  const sizes = [0, 1, 16, 17, 128, 129, 240, 241, 1000, 70_000, SMALL_FILE];
+  for (const size of sizes) {
+    const data = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) data[i] = (i * 131 + size) & 0xff;
+    writeFileSync(join(src, `f${size}`), data);
+    let got: string | undefined;
+    const from = { ...source(join(src, `f${size}`)), onHash: (h: string) => (got = h) };
+    await ep.write(`f${size}`, from, { mode: 0o644, mtimeNs: MTIME }, ABSENT);
+    assert.equal(got, await xxhash128(data), `${size} bytes`);
+  }
 });
 
 test('many copies asked at once go out in batches and all land', async (t) => {

@@ -20,7 +20,6 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { IHasher } from 'hash-wasm';
 import type { Entry } from '../../core/entry.ts';
 import type { Precondition } from '../../core/plan.ts';
 import { ChangedDuringSync } from '../endpoint.ts';
@@ -54,6 +53,9 @@ export interface CopyJob {
   hash?: boolean;
 }
 
+/** XXH3-128 (hex) of bytes in memory. */
+export type BytesHasher = (bytes: Uint8Array) => string;
+
 /** What a copy did: the bytes written, and their xxh3-128 hash when it was asked for and taken. */
 export interface Copied {
   bytes: number;
@@ -64,10 +66,10 @@ export interface Copied {
  * Copies a file atomically (S14): into a temporary name beside the target, mode and mtime set,
  * the source re-checked (a file changed while copied is not committed, S16), the target's
  * precondition re-checked, the old version hard-linked into the trash, then one rename.
- * Synchronous: it runs in a worker of the pool. With `hasher` and `job.hash`, a file copied
+ * Synchronous: it runs in a worker of the pool. With `hashOf` and `job.hash`, a file copied
  * through memory is hashed there (a large file, copied by the kernel, is not).
  */
-export function copyFileAtomic(job: CopyJob, hasher?: IHasher): Copied {
+export function copyFileAtomic(job: CopyJob, hashOf?: BytesHasher): Copied {
   const tmp = tempName(job.dst);
   try {
     let bytes: number;
@@ -79,11 +81,7 @@ export function copyFileAtomic(job: CopyJob, hasher?: IHasher): Copied {
       try {
         bytes = copySmall(job, out);
         // The buffer holds the bytes just written, read while the source stayed unchanged.
-        if (job.hash && hasher) {
-          hasher.init();
-          hasher.update((buffer as Buffer).subarray(0, bytes));
-          hash = hasher.digest('hex');
-        }
+        if (job.hash && hashOf) hash = hashOf((buffer as Buffer).subarray(0, bytes));
         fchmodSync(out, job.mode);
         futimesSync(out, nowSeconds(), toSeconds(job.mtimeNs));
         if (job.fsync) fsyncSync(out);

@@ -4,7 +4,7 @@ import type { IHasher } from 'hash-wasm';
 import type xxhash128 from 'hash-wasm/dist/xxhash128.umd.min.js';
 import type { Entry } from '../../core/entry.ts';
 import { ChangedDuringSync } from '../endpoint.ts';
-import { SMALL_FILE } from './copy-file.ts';
+import { type BytesHasher, SMALL_FILE } from './copy-file.ts';
 import { OPEN_TO_READ, unchangedFile } from './stat.ts';
 
 const require = createRequire(import.meta.url);
@@ -25,6 +25,12 @@ export class FileHasher {
     const hasher = await this.ready();
     this.buf ??= Buffer.allocUnsafe(SMALL_FILE);
     return hashFileSync(job, hasher, this.buf);
+  }
+
+  /** The hasher as a function of bytes in memory (a copy's). */
+  async bytesHasher(): Promise<BytesHasher> {
+    const h = await this.ready();
+    return (bytes) => h.init().update(bytes).digest('hex');
   }
 
   /**

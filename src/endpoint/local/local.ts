@@ -29,6 +29,7 @@ import {
   type WriteSource,
 } from '../endpoint.ts';
 import {
+  type BytesHasher,
   type Copied,
   copyFileAtomic,
   nowSeconds,
@@ -39,8 +40,9 @@ import {
 } from './copy-file.ts';
 import { FileHasher } from './hash-file.ts';
 import { listDirPacked, TEMP_PREFIX, tryUnlink, unpackListing } from './listing.ts';
-import { nativeCopier, nativeLister } from './native.ts';
+import { nativeCopier, nativeHasher, nativeLister } from './native.ts';
 import { NativeCopies } from './native-copy.ts';
+import { nativeHashFile } from './native-hash.ts';
 import { NativeWalkAhead } from './native-walk.ts';
 import type { WorkerPool } from './pool.ts';
 import { checkPrecondition } from './precondition.ts';
@@ -165,7 +167,16 @@ export class LocalEndpoint implements Endpoint {
     return ahead ?? listDirPacked(this.localPath(dir), dir, this.statInto, this.opts.native);
   }
 
+  /** XXH3-128 of bytes in memory: in C when the addon is there, else hash-wasm's. */
+  private bytesHasher(): Promise<BytesHasher> {
+    const native = this.opts.native === false ? undefined : nativeHasher();
+    if (native) return Promise.resolve((bytes) => native.hashBytes(bytes));
+    this.hasher ??= new FileHasher();
+    return this.hasher.bytesHasher();
+  }
+
   prepareHash(): void {
+    if (this.opts.native !== false && nativeHasher()) return;
     this.hasher ??= new FileHasher();
     // A failure shows again, where a hash is asked for.
     this.hasher.ready().catch(() => {});
@@ -176,6 +187,8 @@ export class LocalEndpoint implements Endpoint {
     // As for copies: the pool pays off only past a few hundred files.
     const before = this.opts.copiesBeforePool ?? COPIES_BEFORE_POOL;
     if (this.opts.pool && ++this.hashes > before) return this.opts.pool.hash(job);
+    const native = this.opts.native === false ? undefined : nativeHasher();
+    if (native) return Promise.resolve().then(() => nativeHashFile(native, job));
     this.hasher ??= new FileHasher();
     return this.hasher.hash(job);
   }
@@ -224,23 +237,18 @@ export class LocalEndpoint implements Endpoint {
       fsync,
       hash,
     };
-    if (this.opts.native !== false && NativeCopies.takes(job)) {
-      const copier = nativeCopier();
-      if (copier) {
-        this.nativeCopies ??= new NativeCopies(copier);
-        return (await this.nativeCopies.copy(job)).bytes;
-      }
-    }
+    const copier = this.opts.native !== false && NativeCopies.takes(job) && nativeCopier();
     // The first copies run here: two pool threads cost ~60 ms to start, more than a few
     // hundred small copies.
     const before = this.opts.copiesBeforePool ?? COPIES_BEFORE_POOL;
     let done: Copied;
-    if (this.opts.pool && ++this.copies > before) done = await this.opts.pool.copy(job);
+    if (copier) {
+      this.nativeCopies ??= new NativeCopies(copier);
+      done = await this.nativeCopies.copy(job);
+    } else if (this.opts.pool && ++this.copies > before) done = await this.opts.pool.copy(job);
     else {
-      this.hasher ??= new FileHasher();
       // Awaited either way: the copy runs after the caller's current step, as a pool's does.
-      const hasher = hash ? await this.hasher.ready() : await undefined;
-      done = copyFileAtomic(job, hasher);
+      done = copyFileAtomic(job, hash ? await this.bytesHasher() : await undefined);
     }
     if (done.hash !== undefined) source.onHash?.(done.hash);
     return done.bytes;

@@ -7,6 +7,8 @@ import { targetAppeared } from './precondition.ts';
 const MAX_BATCH = 64;
 /** Calls at once: libuv's pool has 4 threads; a copy often waits on the disk's journal. */
 const IN_FLIGHT = 4;
+/** Results per job in the Float64Array: see NativeCopier.copyAsync. */
+const RESULT = 8;
 
 interface Waiting {
   job: CopyJob;
@@ -18,8 +20,9 @@ interface Waiting {
 /**
  * New small files copied by native/copy_small.c on libuv's pool, in batches: the same steps as
  * copyFileAtomic (a temporary name, mode and times, the source checked before and after, S16),
- * and a rename that refuses to replace anything, so "absent" holds to the last moment. Only
- * for what needs nothing more: no old version to keep in the trash, no hash of the bytes.
+ * and a rename that refuses to replace anything, so "absent" holds to the last moment; the
+ * bytes' XXH3-128 when the job wants it. Only for what needs nothing more: no old version to
+ * keep in the trash.
  */
 export class NativeCopies {
   private readonly copier: NativeCopier;
@@ -32,9 +35,7 @@ export class NativeCopies {
 
   /** Whether `job` is one this copy makes (the caller copies the others itself). */
   static takes(job: CopyJob): boolean {
-    return (
-      job.pre.type === 'absent' && !job.trashPath && !job.hash && job.expect.size <= SMALL_FILE
-    );
+    return job.pre.type === 'absent' && !job.trashPath && job.expect.size <= SMALL_FILE;
   }
 
   copy(job: CopyJob): Promise<Copied> {
@@ -61,20 +62,29 @@ export class NativeCopies {
       nums[6 * i + 2] = job.expect.mtimeNs;
       nums[6 * i + 3] = BigInt(job.mode);
       nums[6 * i + 4] = job.mtimeNs;
-      nums[6 * i + 5] = job.fsync ? 1n : 0n;
+      nums[6 * i + 5] = (job.fsync ? 1n : 0n) | (job.hash ? 2n : 0n);
     });
-    const out = new Float64Array(part.length * 4);
+    const out = new Float64Array(part.length * RESULT);
     this.inFlight++;
     this.copier.copyAsync(paths, nums, out, (err) => {
       this.inFlight--;
       part.forEach((w, i) => {
+        const r = out.subarray(RESULT * i, RESULT * (i + 1));
         if (err) w.reject(err);
-        else if (out[4 * i] === 0) w.resolve({ bytes: out[4 * i + 1] as number });
-        else w.reject(copyError(out.subarray(4 * i, 4 * i + 4), w));
+        else if (r[0] !== 0) w.reject(copyError(r, w));
+        else if (w.job.hash) w.resolve({ bytes: r[1] as number, hash: hexWords(r.subarray(4)) });
+        else w.resolve({ bytes: r[1] as number });
       });
       this.pump();
     });
   }
+}
+
+/** 32-bit words, most significant first, as hex. */
+function hexWords(words: Float64Array): string {
+  let hex = '';
+  for (const w of words) hex += w.toString(16).padStart(8, '0');
+  return hex;
 }
 
 function copyError([code, errno, call, at]: Float64Array, { job, tmp }: Waiting): Error {

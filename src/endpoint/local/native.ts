@@ -35,9 +35,10 @@ export interface NativeCopier {
    * Copies `nums.length / 6` files one after another on a thread of libuv's pool
    * (native/copy_small.c). `paths`: each job's source, temporary name and target, each ended
    * by '\0'; `nums`: per job its inode, size and mtime (ns) as the scan saw them, the mode and
-   * mtime (ns) to give, fsync (1 or 0). `out` (4 per job) holds the results when `done` runs:
-   * code (0 copied), then the bytes copied or the errno, the call (NATIVE_CALLS) and which
-   * path (0 source, 1 temporary, 2 target).
+   * mtime (ns) to give, flags (1: fsync, 2: hash what is copied). `out` (8 per job) holds the
+   * results when `done` runs: code (0 copied), then the bytes copied or the errno, the call
+   * (NATIVE_CALLS) and which path (0 source, 1 temporary, 2 target), then the XXH3-128 of the
+   * bytes (when asked) as four 32-bit words, most significant first.
    */
   copyAsync(
     paths: string,
@@ -47,7 +48,18 @@ export interface NativeCopier {
   ): void;
 }
 
-/** The calls of native/copy_small.c, by the index its results give. */
+export interface NativeHasher {
+  /**
+   * The XXH3-128 (hex) of the file at `absPath` (native/hash_file.c), which must be the regular
+   * file `expect` describes (inode, size, mtime ns), or [code, errno, call]: 1 it is not, 2 it
+   * changed while it was read, 4 a call (NATIVE_CALLS) failed. Synchronous.
+   */
+  hashFile(absPath: string, expect: BigInt64Array): string | [number, number, number];
+  /** The XXH3-128 (hex) of bytes in memory. */
+  hashBytes(bytes: Uint8Array): string;
+}
+
+/** The calls of native/copy_small.c and hash_file.c, by the index their results give. */
 export const NATIVE_CALLS = [
   'open',
   'fstat',
@@ -62,7 +74,7 @@ export const NATIVE_CALLS = [
   'malloc',
 ] as const;
 
-let loaded: (Partial<NativeLister & NativeCopier> & object) | null | undefined;
+let loaded: (Partial<NativeLister & NativeCopier & NativeHasher> & object) | null | undefined;
 
 /**
  * The native lister (built by `npm install` through node-gyp; see binding.gyp), or undefined
@@ -84,6 +96,14 @@ export function nativeCopier(): NativeCopier | undefined {
   return typeof addon?.copyAsync === 'function' ? (addon as NativeCopier) : undefined;
 }
 
+/** The same addon's file hash, under the same conditions as nativeLister. */
+export function nativeHasher(): NativeHasher | undefined {
+  const addon = nativeAddon();
+  return typeof addon?.hashFile === 'function' && typeof addon.hashBytes === 'function'
+    ? (addon as NativeHasher)
+    : undefined;
+}
+
 function nativeAddon() {
   if (loaded === undefined) loaded = load();
   return loaded ?? undefined;
@@ -94,7 +114,7 @@ function load() {
   try {
     return createRequire(import.meta.url)(
       new URL('build/Release/concord_native.node', PACKAGE_ROOT).pathname,
-    ) as Partial<NativeLister & NativeCopier>;
+    ) as Partial<NativeLister & NativeCopier & NativeHasher>;
   } catch {
     return null;
   }

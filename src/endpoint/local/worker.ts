@@ -13,7 +13,7 @@ async function run(task: Task): Promise<TaskResult> {
       case 'copy':
         return {
           ok: true,
-          value: copyFileAtomic(task.job, task.job.hash ? await hasher.ready() : undefined),
+          value: copyFileAtomic(task.job, task.job.hash ? await hasher.bytesHasher() : undefined),
         };
       case 'hash':
         return { ok: true, value: await hasher.hash(task.job) };

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { lstatSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { xxhash128 } from 'hash-wasm';
+import type { Entry } from '../../src/core/entry.ts';
+import { ChangedDuringSync } from '../../src/endpoint/endpoint.ts';
+import { nativeHasher } from '../../src/endpoint/local/native.ts';
+import { nativeHashFile } from '../../src/endpoint/local/native-hash.ts';
+import { tempDir } from '../helpers/tree.ts';
+
+const hasher = nativeHasher();
+
+function seen(abs: string): Entry {
+  const st = lstatSync(abs, { bigint: true });
+  return {
+    name: abs.split('/').pop() as string,
+    kind: 'file',
+    size: Number(st.size),
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+    mode: Number(st.mode & 0o7777n),
+    ino: st.ino,
+  };
+}
+
+test('the native hash is built and loaded on Linux (npm install builds it)', () => {
+  if (process.platform === 'linux') assert.ok(hasher, 'run `npm install` (node-gyp)');
+});
+
+test("property: the native XXH3-128 of any bytes is hash-wasm's, in memory and from a file", async (t) => {
+  if (!hasher) return;
+  const dir = tempDir(t);
+  // Lengths around XXH3's internal boundaries (16, 128, 240 bytes, 1 KiB stripes, 64 KiB reads).
+  const length = fc.oneof(
+    fc.integer({ min: 0, max: 300 }),
+    fc.integer({ min: 900, max: 1200 }),
+    fc.integer({ min: 65_000, max: 140_000 }),
+  );
+  let n = 0;
+  await fc.assert(
+    fc.asyncProperty(length, fc.integer({ min: 0, max: 255 }), async (size, seed) => {
+      const data = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) data[i] = (i * 167 + seed * 31 + (i >> 8)) & 0xff;
+      const want = await xxhash128(data);
+      assert.equal(hasher.hashBytes(data), want);
+      const abs = join(dir, `f${n++}`);
+      writeFileSync(abs, data);
+      assert.equal(nativeHashFile(hasher, { abs, expect: seen(abs), shown: 'f' }), want);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('S16: a file changed since it was seen, or replaced by a FIFO, is refused; a missing one fails as Node would say it', (t) => {
+  if (!hasher) return;
+  const dir = tempDir(t);
+  const abs = join(dir, 'f');
+  writeFileSync(abs, 'first');
+  const before = seen(abs);
+  writeFileSync(abs, 'second, longer');
+  assert.throws(
+    () => nativeHashFile(hasher, { abs, expect: before, shown: 'f' }),
+    (e) => {
+      assert.ok(e instanceof ChangedDuringSync);
+      assert.match((e as Error).message, /^f changed before it could be hashed$/);
+      return true;
+    },
+  );
+  const fifo = join(dir, 'p');
+  writeFileSync(fifo, 'x');
+  const asFile = seen(fifo);
+  rmSync(fifo);
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  // O_NONBLOCK: refused at once, not a wait for a writer.
+  assert.throws(
+    () => nativeHashFile(hasher, { abs: fifo, expect: asFile, shown: 'p' }),
+    ChangedDuringSync,
+  );
+  assert.throws(
+    () => nativeHashFile(hasher, { abs: join(dir, 'gone'), expect: before, shown: 'gone' }),
+    { code: 'ENOENT', syscall: 'open', path: join(dir, 'gone') },
+  );
+});
