@@ -82,9 +82,7 @@ export function diffOneWay(input: OneWayInput): OneWayDir {
   if (input.removing) {
     const reason = input.removing;
     for (const d of dst) remove(d, reason, reason === 'extra' ? Phase.Delete : Phase.Clear);
-    // Extras go in the Delete phase, after Write: the directory can be opened first. (What
-    // makes room for a kind change goes in Clear, before it: not opened, a second run needed.)
-    if (reason === 'extra' && input.dstSelf) openToOwner(input.dstSelf);
+    if (input.dstSelf) openToOwner(input.dstSelf);
     return out;
   }
 
@@ -222,15 +220,21 @@ export function diffOneWay(input: OneWayInput): OneWayDir {
    */
   function openToOwner(target: Entry, model: Entry = target) {
     if (opts.ignoreModes || ownerCanWrite(target.mode)) return;
-    if (!out.ops.some((o) => o.op !== 'set-meta' && o.phase !== Phase.Clear)) return;
-    out.ops.unshift({
+    const changes = out.ops.filter((o) => o.op !== 'set-meta');
+    if (changes.length === 0) return;
+    const opening: Operation = {
       op: 'set-meta',
       path: dir,
       source: { ...model, mode: model.mode | OWNER_WX },
       pre: ANY_DIR,
       reason: 'dir-times',
       phase: Phase.Write,
-    });
+    };
+    // Deletions that make room for a kind change run first of all, in reverse order of
+    // emission (orderPlan): an opening emitted after them in that phase runs before them.
+    if (changes.some((o) => o.phase === Phase.Clear))
+      out.ops.push({ ...opening, phase: Phase.Clear });
+    else out.ops.unshift(opening);
   }
 
   function create(s: Entry, reason: 'new' | 'kind-changed') {

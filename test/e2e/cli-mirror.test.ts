@@ -338,6 +338,30 @@ describe('concord mirror A B', () => {
     assert.deepEqual(counts(again), ZERO);
   });
 
+  test('kind changes in and of directories B keeps closed to their owner: one run by a non-root user', async (t) => {
+    const { dir, A, B } = roots(
+      t,
+      {
+        'swap/k': 'a file where B has a folder',
+        swap: { dir: true, mode: 0o555, mtime: T1 },
+        tofile: 'a file where B has a closed folder',
+      },
+      {
+        'swap/k/inner': 'inside',
+        swap: { dir: true, mode: 0o555, mtime: T1 },
+        'tofile/inner': 'inside',
+        tofile: { dir: true, mode: 0o555, mtime: T1 },
+      },
+    );
+    const as = prepareForNobody(dir);
+    const r = await cli(['mirror', A, B, '--json'], as);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readTree(B), readTree(A));
+    assert.equal(readTree(B)['swap/']?.mode, 0o555);
+    const again = await cli(['mirror', A, B, '--json'], as);
+    assert.deepEqual(counts(again), ZERO);
+  });
+
   test("B's root directory takes A's root mode and mtime when B exists", async (t) => {
     const { A, B } = roots(
       t,
