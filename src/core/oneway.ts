@@ -1,4 +1,5 @@
 import { foldOneWay } from './case-fold.ts';
+import { changesEntries, closedToOwner, openedToOwner } from './closed-dir.ts';
 import { COPY_MTIME_ERROR_NS, type CompareOptions, compareEntries } from './compare.ts';
 import type { Entry } from './entry.ts';
 import {
@@ -214,18 +215,17 @@ export function diffOneWay(input: OneWayInput): OneWayDir {
   return out;
 
   /**
-   * A target directory its owner cannot write into (mode without u+wx) is opened to the owner
-   * before the entries inside are created, moved or deleted: a non-root run would fail there
-   * (EACCES) until a second run. rsync does the same.
+   * A target directory closed to its owner (core/closed-dir.ts) is opened before the entries
+   * inside are created, moved or deleted.
    */
   function openToOwner(target: Entry, model: Entry = target) {
-    if (opts.ignoreModes || ownerCanWrite(target.mode)) return;
-    const changes = out.ops.filter((o) => o.op !== 'set-meta');
+    if (opts.ignoreModes || !closedToOwner(target)) return;
+    const changes = out.ops.filter(changesEntries);
     if (changes.length === 0) return;
     const opening: Operation = {
       op: 'set-meta',
       path: dir,
-      source: { ...model, mode: model.mode | OWNER_WX },
+      source: openedToOwner(model),
       pre: ANY_DIR,
       reason: 'dir-times',
       phase: Phase.Write,
@@ -252,13 +252,6 @@ export function diffOneWay(input: OneWayInput): OneWayDir {
     if (d.kind === 'dir')
       out.descend.push({ name: d.name, src: false, dst: true, removing: reason });
   }
-}
-
-/** The write and search bits of a directory's owner: what creating an entry inside needs. */
-const OWNER_WX = 0o300;
-
-function ownerCanWrite(mode: number): boolean {
-  return (mode & OWNER_WX) === OWNER_WX;
 }
 
 /** OneWayInput with both sides' children packed (each side present). */

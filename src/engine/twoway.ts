@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Executor } from '../apply/execute.ts';
 import { caseConflicts } from '../core/case-fold.ts';
+import { changesEntries, closedToOwner, openedToOwner } from '../core/closed-dir.ts';
 import { type Choice, choose, type Policy, resolve } from '../core/conflict.ts';
 import type { Entry } from '../core/entry.ts';
 import { type FilterSpec, makeFilter } from '../core/filter.ts';
@@ -9,6 +10,7 @@ import {
   KIND_DIR,
   type PackedEntries,
   packedCount,
+  packedEntry,
   packedNamesAt,
   unpackEntries,
   W_KIND,
@@ -127,6 +129,8 @@ interface DirCtx {
   model?: Entry | undefined;
   /** Names in the parent directory, for a conflict copy of the occupant. */
   taken?: Set<string> | undefined;
+  /** The directory's entry in its parent's listing on this side, made when asked for. */
+  self?: (() => Entry | undefined) | undefined;
 }
 
 type AnyListing = Listing | PackedListing;
@@ -213,21 +217,33 @@ export async function planTwoWay(
     p.catch(() => {});
     return p;
   };
-  const rootCtx = (side: Side, path: RelPath): DirCtx => ({
+  const rootCtx = (side: Side, path: RelPath, self: Entry | undefined): DirCtx => ({
     side,
     path,
     present: true,
     parent: undefined,
+    self: () => self,
   });
   const whole = pass.starts.length === 1 && pass.starts[0] === '';
-  const [aRoot, bRoot] = whole ? await Promise.all([a.stat(''), b.stat('')]) : [true, true];
-  const stack: Visit[] = pass.starts.map((dir) => ({
-    dir,
-    ctx: { A: rootCtx('A', dir), B: rootCtx('B', dir) },
-    descend: { name: basename(dir), a: true, b: true },
-    // A root that does not exist yet (a plan into a B the sync would make) is empty.
-    listings: listBoth(dir, { a: aRoot !== undefined, b: bRoot !== undefined }),
-  }));
+  // A later pass starts at directories just renamed: gone again meanwhile, they have no entry.
+  const selfOf = (ep: Endpoint, dir: RelPath) =>
+    whole ? ep.stat(dir) : ep.stat(dir).catch(() => undefined);
+  const selves = await Promise.all(
+    pass.starts.map((dir) => Promise.all([selfOf(a, dir), selfOf(b, dir)])),
+  );
+  const stack: Visit[] = pass.starts.map((dir, i) => {
+    const [aSelf, bSelf] = selves[i] as [Entry | undefined, Entry | undefined];
+    return {
+      dir,
+      ctx: { A: rootCtx('A', dir, aSelf), B: rootCtx('B', dir, bSelf) },
+      descend: { name: basename(dir), a: true, b: true },
+      // A root that does not exist yet (a plan into a B the sync would make) is empty.
+      listings: listBoth(dir, {
+        a: !whole || aSelf !== undefined,
+        b: !whole || bSelf !== undefined,
+      }),
+    };
+  });
   deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'scan' });
   let dirs = 0;
   let entries = 0;
@@ -254,14 +270,30 @@ export async function planTwoWay(
       plan.files.A += packedCount(quiet.a) - dirIdx.length;
       plan.files.B += packedCount(quiet.b) - dirIdx.length;
       const names = packedNamesAt(quiet.a, dirIdx);
+      // Equal names on both sides: the same index in either listing.
+      const { a: qa, b: qb } = quiet;
       for (let k = names.length - 1; k >= 0; k--) {
-        const child = join(dir, names[k] as string);
-        const d = { name: names[k] as string, a: true, b: true };
+        const name = names[k] as string;
+        const child = join(dir, name);
+        const d = { name, a: true, b: true };
+        const at = dirIdx[k] as number;
         stack.push({
           dir: child,
           ctx: {
-            A: { side: 'A', path: child, present: true, parent: visit.ctx.A },
-            B: { side: 'B', path: child, present: true, parent: visit.ctx.B },
+            A: {
+              side: 'A',
+              path: child,
+              present: true,
+              parent: visit.ctx.A,
+              self: () => packedEntry(qa, at, name),
+            },
+            B: {
+              side: 'B',
+              path: child,
+              present: true,
+              parent: visit.ctx.B,
+              self: () => packedEntry(qb, at, name),
+            },
           },
           descend: d,
           listings: listBoth(child, d),
@@ -341,8 +373,11 @@ export async function planTwoWay(
     }
     for (const side of decided.writesInto) resurrect(visit.ctx[side]);
     if (!rOpts.ignoreModes)
+      // (A Clear runs before any Write, where the opening is: not opened for.)
       for (const side of ['A', 'B'] as const)
-        if (decided.ops.some((o) => o.side === side && opensDir(o)))
+        if (
+          decided.ops.some((o) => o.side === side && o.phase !== Phase.Clear && changesEntries(o))
+        )
           await openToOwner(side, dir, visit.ctx[side]);
     if (
       decided.ops.length + decided.records.length + decided.conflicts.length === 0 &&
@@ -398,7 +433,13 @@ export async function planTwoWay(
               model: d.model,
               taken,
             }
-          : { side, path: child, present: true, parent: visit.ctx[side] };
+          : {
+              side,
+              path: child,
+              present: true,
+              parent: visit.ctx[side],
+              self: () => (side === 'A' ? ea : eb)?.find((e) => e.name === d.name),
+            };
       stack.push({
         dir: child,
         ctx: { A: ctxOf('A'), B: ctxOf('B') },
@@ -507,17 +548,16 @@ export async function planTwoWay(
   }
 
   /**
-   * A directory its owner cannot write into (mode without u+wx) on `side` is opened to the
-   * owner before entries inside it are created or deleted there, and given its mode back once
-   * they are (DirTimes, children first: before any mode change its parent plans for it). A
-   * non-root run would otherwise fail there (EACCES). Nothing is recorded: the mode it ends
-   * with is the one it had, or the one its parent's decision gives it.
+   * A directory closed to its owner on `side` (core/closed-dir.ts) is opened before entries
+   * inside it are created or deleted there, and given its mode back once they are (DirTimes,
+   * children first: before any mode change its parent plans for it). Nothing is recorded: the
+   * mode it ends with is the one it had, or the one its parent's decision gives it. Its entry
+   * comes from its parent's listing: a directory the plan makes, or where a file stands, has
+   * none, and nothing to open.
    */
   async function openToOwner(side: Side, path: RelPath, ctx: DirCtx): Promise<void> {
-    if (!ctx.present) return;
-    // Not there as a directory yet (a file stands where the plan makes one): nothing to open.
-    const self = await ends[side].stat(path).catch(() => undefined);
-    if (self?.kind !== 'dir' || (self.mode & OWNER_WX) === OWNER_WX) return;
+    const self = ctx.present ? ctx.self?.() : undefined;
+    if (!self || !closedToOwner(self)) return;
     const set = (source: Entry, phase: Phase): TwoWayOp => ({
       side,
       op: 'set-meta',
@@ -528,7 +568,7 @@ export async function planTwoWay(
       phase,
       why: `closed to its owner on ${side}: opened while entries inside change`,
     });
-    const opening = set({ ...self, mode: self.mode | OWNER_WX }, Phase.Write);
+    const opening = set(openedToOwner(self), Phase.Write);
     const closing = set(self, Phase.DirTimes);
     openings.add(opening);
     openings.add(closing);
@@ -647,17 +687,6 @@ export async function planTwoWay(
     );
     return n;
   }
-}
-
-/** The write and search bits of a directory's owner: what creating an entry inside needs. */
-const OWNER_WX = 0o300;
-
-/**
- * Whether an operation changes the entries of its directory (creates, replaces or deletes
- * one), which takes write permission on it. A Clear runs before any Write: not counted.
- */
-function opensDir(o: TwoWayOp): boolean {
-  return o.op !== 'set-meta' && o.phase !== Phase.Clear;
 }
 
 /** Runs `fn` over `xs`, 64 at a time. */
