@@ -28,7 +28,15 @@ enum { C_OPEN = 0, C_FSTAT = 1, C_READ = 2 };
 
 static int64_t ns(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
 
-static napi_value hex_of(napi_env env, XXH128_hash_t h);
+// The digest as 32 hex digits, in canonical (big-endian) order: hash-wasm's spelling.
+static napi_value hex_of(napi_env env, XXH128_hash_t h) {
+  XXH128_canonical_t c;
+  XXH128_canonicalFromHash(&c, h);
+  char hex[33];
+  for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
+  napi_value out;
+  return napi_create_string_latin1(env, hex, 32, &out) == napi_ok ? out : NULL;
+}
 
 static napi_value outcome(napi_env env, int code, int err, int call) {
   napi_value out, v;
@@ -94,15 +102,6 @@ static napi_value hash_file(napi_env env, napi_callback_info info) {
   close(fd);
   if (changed) return outcome(env, CHANGED_WHILE, 0, 0);
   return hex_of(env, XXH3_128bits_digest(&state));
-}
-
-static napi_value hex_of(napi_env env, XXH128_hash_t h) {
-  XXH128_canonical_t c;
-  XXH128_canonicalFromHash(&c, h);
-  char hex[33];
-  for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
-  napi_value out;
-  return napi_create_string_latin1(env, hex, 32, &out) == napi_ok ? out : NULL;
 }
 
 /** hashBytes(Uint8Array) -> its XXH3-128 as 32 hex digits (a copy's bytes, in memory). */

@@ -81,11 +81,6 @@ export interface Endpoint {
   walkAhead?(filter: FilterSpec): void;
   /** Ability: stop walking ahead; listings read the disk again from now on. */
   endWalk?(): Promise<void>;
-  /**
-   * Ability: get ready to hash (load the hasher) in the background, because hashes will
-   * likely be asked for soon: the first one then does not wait for it.
-   */
-  prepareHash?(): void;
   /** Content hash (xxh3-128 hex) of a file that must still match `expect`. */
   hash(path: RelPath, expect: Entry): Promise<string>;
   /** The bytes of a file; throws ChangedDuringSync at the end if it changed while read. */

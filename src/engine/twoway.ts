@@ -247,7 +247,6 @@ export async function planTwoWay(
   deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'scan' });
   let dirs = 0;
   let entries = 0;
-  let hashReady = false;
   /** The operations that open a closed directory for the run and close it again. */
   const openings = new Set<TwoWayOp>();
   for (let visit = stack.pop(); visit; visit = stack.pop()) {
@@ -302,12 +301,6 @@ export async function planTwoWay(
       if (dirs % 256 === 0)
         deps.emit({ type: 'scan', jobId: deps.jobId, dirs, entries, current: dir });
       continue;
-    }
-    if (!hashReady) {
-      // A directory to decide: same-size edits in such ones want a hash (S3).
-      hashReady = true;
-      a.prepareHash?.();
-      b.prepareHash?.();
     }
     const la = pa && unpacked(pa);
     const lb = pb && unpacked(pb);

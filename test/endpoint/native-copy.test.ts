@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { xxhash128 } from 'hash-wasm';
 import type { Entry } from '../../src/core/entry.ts';
@@ -11,6 +11,7 @@ import { SMALL_FILE } from '../../src/endpoint/local/copy-file.ts';
 import { LocalEndpoint } from '../../src/endpoint/local/local.ts';
 import { nativeCopier } from '../../src/endpoint/local/native.ts';
 import { NativeCopies } from '../../src/endpoint/local/native-copy.ts';
+import { entryOf } from '../../src/endpoint/local/stat.ts';
 import { tempDir } from '../helpers/tree.ts';
 
 // A time with nanoseconds the JavaScript copy cannot set (utimes takes microseconds at best):
@@ -24,16 +25,7 @@ function setup(t: Parameters<typeof tempDir>[0], native = true) {
 }
 
 function source(abs: string): { type: 'local-file'; path: string; expect: Entry } {
-  const st = lstatSync(abs, { bigint: true });
-  const expect: Entry = {
-    name: abs.split('/').pop() as string,
-    kind: 'file',
-    size: Number(st.size),
-    mtimeNs: st.mtimeNs,
-    ctimeNs: st.ctimeNs,
-    mode: Number(st.mode & 0o7777n),
-    ino: st.ino,
-  };
+  const expect = entryOf(basename(abs), abs, lstatSync(abs, { bigint: true })) as Entry;
   return { type: 'local-file', path: abs, expect };
 }
 

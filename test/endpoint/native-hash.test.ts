@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { lstatSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { xxhash128 } from 'hash-wasm';
@@ -9,21 +9,14 @@ import type { Entry } from '../../src/core/entry.ts';
 import { ChangedDuringSync } from '../../src/endpoint/endpoint.ts';
 import { nativeHasher } from '../../src/endpoint/local/native.ts';
 import { nativeHashFile } from '../../src/endpoint/local/native-hash.ts';
+import { entryOf } from '../../src/endpoint/local/stat.ts';
 import { tempDir } from '../helpers/tree.ts';
 
 const hasher = nativeHasher();
 
+/** The file as a scan sees it. */
 function seen(abs: string): Entry {
-  const st = lstatSync(abs, { bigint: true });
-  return {
-    name: abs.split('/').pop() as string,
-    kind: 'file',
-    size: Number(st.size),
-    mtimeNs: st.mtimeNs,
-    ctimeNs: st.ctimeNs,
-    mode: Number(st.mode & 0o7777n),
-    ino: st.ino,
-  };
+  return entryOf(basename(abs), abs, lstatSync(abs, { bigint: true })) as Entry;
 }
 
 test('the native hash is built and loaded on Linux (npm install builds it)', () => {

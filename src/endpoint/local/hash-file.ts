@@ -33,10 +33,7 @@ export class FileHasher {
     return (bytes) => h.init().update(bytes).digest('hex');
   }
 
-  /**
-   * The hasher, for hashing bytes already in memory (a copy's). Called early, it gets ready
-   * while other work goes on: the first hash does not wait for it.
-   */
+  /** The hasher, for hashing bytes already in memory (a copy's). */
   ready(): Promise<IHasher> {
     // Loaded on first use: most runs hash nothing. The one algorithm's bundle, not the
     // package's index: importing that took 95-165 ms here, this one 47-74 ms (with the

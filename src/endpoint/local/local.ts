@@ -40,7 +40,7 @@ import {
 } from './copy-file.ts';
 import { FileHasher } from './hash-file.ts';
 import { listDirPacked, TEMP_PREFIX, tryUnlink, unpackListing } from './listing.ts';
-import { nativeCopier, nativeHasher, nativeLister } from './native.ts';
+import { type NativeHasher, nativeCopier, nativeHasher, nativeLister } from './native.ts';
 import { NativeCopies } from './native-copy.ts';
 import { nativeHashFile } from './native-hash.ts';
 import { NativeWalkAhead } from './native-walk.ts';
@@ -167,19 +167,17 @@ export class LocalEndpoint implements Endpoint {
     return ahead ?? listDirPacked(this.localPath(dir), dir, this.statInto, this.opts.native);
   }
 
+  /** The addon's XXH3-128, unless this endpoint was told not to use the addon. */
+  private hashInC(): NativeHasher | undefined {
+    return this.opts.native === false ? undefined : nativeHasher();
+  }
+
   /** XXH3-128 of bytes in memory: in C when the addon is there, else hash-wasm's. */
   private bytesHasher(): Promise<BytesHasher> {
-    const native = this.opts.native === false ? undefined : nativeHasher();
+    const native = this.hashInC();
     if (native) return Promise.resolve((bytes) => native.hashBytes(bytes));
     this.hasher ??= new FileHasher();
     return this.hasher.bytesHasher();
-  }
-
-  prepareHash(): void {
-    if (this.opts.native !== false && nativeHasher()) return;
-    this.hasher ??= new FileHasher();
-    // A failure shows again, where a hash is asked for.
-    this.hasher.ready().catch(() => {});
   }
 
   hash(path: RelPath, expect: Entry): Promise<string> {
@@ -187,7 +185,7 @@ export class LocalEndpoint implements Endpoint {
     // As for copies: the pool pays off only past a few hundred files.
     const before = this.opts.copiesBeforePool ?? COPIES_BEFORE_POOL;
     if (this.opts.pool && ++this.hashes > before) return this.opts.pool.hash(job);
-    const native = this.opts.native === false ? undefined : nativeHasher();
+    const native = this.hashInC();
     if (native) return Promise.resolve().then(() => nativeHashFile(native, job));
     this.hasher ??= new FileHasher();
     return this.hasher.hash(job);
