@@ -16,6 +16,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { nativeLister } from '../../src/endpoint/local/native.ts';
+import { openStateDb } from '../../src/index/state-db.ts';
 import { CLI } from '../helpers/tree.ts';
 import {
   COUNT_KEYS,
@@ -763,5 +765,30 @@ describe('permissions', () => {
     const again = await cli(['sync', A, B, '--json'], as);
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(counts(again), ZERO);
+  });
+});
+
+describe('quiet folders', () => {
+  test('S1: a same-size rewrite with its mtime put back, in a folder the last run settled by its digests, is found by its ctime', async (t) => {
+    const { A, B } = await synced(t, {
+      's1-settled/f.txt': { content: 'version 1', mtime: T1 },
+      's1-settled/g.txt': { content: 'g', mtime: T1 },
+    });
+    // Settled: the next run decides the folder by the digests of its two listings alone, taken
+    // on the thread that lists it when the addon is built ('n' + hex), SHA-1 otherwise.
+    const db = openStateDb(process.env.CONCORD_HOME as string);
+    const digests = db
+      .prepare('SELECT a_digest, b_digest FROM ancestor_dirs WHERE dir = ?')
+      .raw(true)
+      .all('s1-settled') as [string, string][];
+    db.close();
+    assert.equal(digests.length, 1, 'the folder was settled');
+    if (nativeLister()) for (const d of digests[0] ?? []) assert.match(d, /^n[0-9a-f]{32}$/);
+    await assertInSync(A, B);
+    put(A, 's1-settled/f.txt', 'version 2', T1);
+    const r = await cli(['sync', A, B, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r), { ...ZERO, updated: 1, bytesCopied: 9 });
+    assert.equal(contents(B)['s1-settled/f.txt']?.content, 'version 2');
   });
 });
