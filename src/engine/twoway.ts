@@ -366,10 +366,11 @@ export async function planTwoWay(
     }
     for (const side of decided.writesInto) resurrect(visit.ctx[side]);
     if (!rOpts.ignoreModes)
-      // (A Clear runs before any Write, where the opening is: not opened for.)
+      // A conflict's resolution writes on both sides (a rename aside, a copy over the loser).
       for (const side of ['A', 'B'] as const)
         if (
-          decided.ops.some((o) => o.side === side && o.phase !== Phase.Clear && changesEntries(o))
+          decided.conflicts.length > 0 ||
+          decided.ops.some((o) => o.side === side && changesEntries(o))
         )
           await openToOwner(side, dir, visit.ctx[side]);
     if (
@@ -542,11 +543,13 @@ export async function planTwoWay(
 
   /**
    * A directory closed to its owner on `side` (core/closed-dir.ts) is opened before entries
-   * inside it are created or deleted there, and given its mode back once they are (DirTimes,
-   * children first: before any mode change its parent plans for it). Nothing is recorded: the
-   * mode it ends with is the one it had, or the one its parent's decision gives it. Its entry
-   * comes from its parent's listing: a directory the plan makes, or where a file stands, has
-   * none, and nothing to open.
+   * inside it are created, deleted or renamed there, and given its mode back once they are
+   * (DirTimes, children first: before any mode change its parent plans for it). Openings run
+   * first of all (order(): a rename into another directory, planned where the new name is, or
+   * a Clear deletion, may come before this directory's own operations), parents first.
+   * Nothing is recorded: the mode it ends with is the one it had, or the one its parent's
+   * decision gives it. Its entry comes from its parent's listing: a directory the plan makes,
+   * or where a file stands, has none, and nothing to open.
    */
   async function openToOwner(side: Side, path: RelPath, ctx: DirCtx): Promise<void> {
     const self = ctx.present ? ctx.self?.() : undefined;
@@ -561,7 +564,7 @@ export async function planTwoWay(
       phase,
       why: `closed to its owner on ${side}: opened while entries inside change`,
     });
-    const opening = set(openedToOwner(self), Phase.Write);
+    const opening = set(openedToOwner(self), Phase.Clear);
     const closing = set(self, Phase.DirTimes);
     openings.add(opening);
     openings.add(closing);
@@ -571,9 +574,9 @@ export async function planTwoWay(
   }
 
   /**
-   * The openings of directories that this plan renames away (a move: their old path is gone
-   * before the Write phase) and the closings of those it deletes (gone by DirTimes): dropped.
-   * A deleted directory is still opened: its entries go first.
+   * The openings and closings of directories that this plan renames away (a closing would
+   * find the old path gone, or another directory there) and the closings of those it deletes
+   * (gone by DirTimes): dropped. A deleted directory is still opened: its entries go first.
    */
   function withoutStaleOpenings(ops: TwoWayOp[]): TwoWayOp[] {
     if (openings.size === 0) return ops;
@@ -687,16 +690,21 @@ async function inBatches<T>(xs: readonly T[], fn: (x: T) => Promise<void>): Prom
   for (let i = 0; i < xs.length; i += 64) await Promise.all(xs.slice(i, i + 64).map(fn));
 }
 
-/** Execution order: phase by phase; writes parent-first, deletions and times children-first. */
+/**
+ * Execution order: phase by phase; writes parent-first, deletions and times children-first.
+ * The openings of closed directories (the only set-meta of the Clear phase) come first of all,
+ * parents first, so that every rename and deletion finds its directory open.
+ */
 function order(ops: TwoWayOp[]): TwoWayOp[] {
   const by: TwoWayOp[][] = [[], [], [], []];
   for (const o of ops) (by[o.phase] as TwoWayOp[]).push(o);
   const [clear, write, del, times] = by as [TwoWayOp[], TwoWayOp[], TwoWayOp[], TwoWayOp[]];
+  const openings = clear.filter((o) => o.op === 'set-meta');
   // A move aside (Clear) must run before the deletions that clear its directory's siblings,
   // and in any order among themselves: keep them first, in emission order.
   const moves = clear.filter((o) => o.op === 'move');
-  const clears = clear.filter((o) => o.op !== 'move').reverse();
-  return [...moves, ...clears, ...write, ...del.reverse(), ...times.reverse()];
+  const clears = clear.filter((o) => o.op !== 'move' && o.op !== 'set-meta').reverse();
+  return [...openings, ...moves, ...clears, ...write, ...del.reverse(), ...times.reverse()];
 }
 
 /**
@@ -758,7 +766,10 @@ export async function runTwoWay(
     if (fresh) store.put(r.path, fresh, overDir);
   };
   const { ignoreModes } = await reconcileOptions(a, b, opts);
-  const exec = (from: Endpoint, to: Endpoint) =>
+  // The executor names its source A and its target B: toA's are the other way round.
+  const flip = (p: Problem): Problem =>
+    p.side === undefined ? p : { ...p, side: p.side === 'A' ? 'B' : 'A' };
+  const exec = (from: Endpoint, to: Endpoint, flipped: boolean) =>
     new Executor(
       from,
       to,
@@ -772,11 +783,13 @@ export async function runTwoWay(
         ignoreModes,
         onStop: stop,
       },
-      deps.emit,
+      flipped
+        ? (e) => deps.emit(e.type === 'problem' ? { ...e, problem: flip(e.problem) } : e)
+        : deps.emit,
       deps.jobId,
     );
-  const toA = exec(b, a);
-  const toB = exec(a, b);
+  const toA = exec(b, a, true);
+  const toB = exec(a, b, false);
   let applying = false;
   // A first sync deletes nothing (S13), so no guard rail can refuse it: its copies start while
   // the scan goes on, and are not kept in memory (a 50,000-file first sync peaked at 230 MB).
@@ -855,8 +868,6 @@ export async function runTwoWay(
     await Promise.all([toA.drain(), toB.drain()]);
     counts = sumCounts(toA.result.counts, toB.result.counts);
     bytes = toA.result.bytesCopied + toB.result.bytesCopied;
-    // The executor names its source A and its target B: toA's are the other way round.
-    const flip = (p: Problem): Problem => ({ ...p, side: p.side === 'A' ? 'B' : 'A' });
     problems.push(...toA.result.problems.map(flip), ...toB.result.problems);
   } else {
     for (const op of plan.ops) countOp(counts, op);

@@ -9,6 +9,7 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
+  renameSync,
   rmSync,
   unlinkSync,
   utimesSync,
@@ -765,6 +766,74 @@ describe('permissions', () => {
     const again = await cli(['sync', A, B, '--json'], as);
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(counts(again), ZERO);
+  });
+});
+
+describe('permissions: closed folders', () => {
+  test('a closed folder (no u+w) replaced by a file, a file renamed out of a closed folder and a conflict inside one all land in one run by a non-root user; problems name the side they happened on', async (t) => {
+    const { dir, A, B } = roots(t, {
+      'gone/f': { content: 'in a folder B turns into a file', mtime: T1 },
+      'gone/sub/g': { content: 'deeper', mtime: T1 },
+      'gone/sub': { dir: true, mode: 0o555, mtime: T1 },
+      gone: { dir: true, mode: 0o555, mtime: T1 },
+      'ro/x': { content: 'renamed out on B', mtime: T1 },
+      'ro/doc': { content: 'v1', mtime: T1 },
+      ro: { dir: true, mode: 0o555, mtime: T1 },
+    });
+    const as = prepareForNobody(dir);
+    const first = await cli(['sync', A, B], as);
+    assert.equal(first.code, 0, first.stderr);
+    // As the user would: open, change, close again.
+    const inside = (root: string, folder: string, edit: () => void) => {
+      chmodSync(join(root, folder), 0o755);
+      edit();
+      chmodSync(join(root, folder), 0o555);
+    };
+    chmodSync(join(B, 'gone'), 0o755);
+    chmodSync(join(B, 'gone', 'sub'), 0o755);
+    rmSync(join(B, 'gone'), { recursive: true });
+    writeFileSync(join(B, 'gone'), 'a file now');
+    inside(B, 'ro', () => renameSync(join(B, 'ro', 'x'), join(B, 'x')));
+    inside(A, 'ro', () => put(A, 'ro/doc', 'A edits', T2));
+    inside(B, 'ro', () => put(B, 'ro/doc', 'B edits, later', T3));
+    prepareForNobody(dir);
+    const r = await cli(['sync', A, B, '--json'], as);
+    assert.equal(r.code, 0, r.stderr);
+    assertSameTrees(A, B);
+    const tree = readTree(A);
+    assert.equal(tree.gone?.kind, 'file');
+    assert.equal(tree.gone?.content, 'a file now');
+    assert.equal(tree.x?.content, 'renamed out on B');
+    assert.equal(tree['ro/x'], undefined);
+    assert.equal(tree['ro/doc']?.content, 'B edits, later');
+    const copies = Object.keys(tree).filter((p) => p.startsWith('ro/doc.conflict-A-'));
+    assert.equal(copies.length, 1, Object.keys(tree).join(' '));
+    for (const root of [A, B]) assert.equal(readTree(root)['ro/']?.mode, 0o555, root);
+    const c = counts(r);
+    assert.equal(c.moved, 1);
+    assert.equal(c.conflicts, 1);
+    // A's folder went to A's trash whole (S7).
+    assert.deepEqual(trashed(A), {
+      'gone/f': 'in a folder B turns into a file',
+      'gone/sub/g': 'deeper',
+    });
+    const again = await cli(['sync', A, B, '--json'], as);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(counts(again), ZERO);
+
+    // A file B cannot read is B's problem, live on stderr and in the summary alike.
+    put(B, 'unreadable.txt', 'secret', T2);
+    chmodSync(join(B, 'unreadable.txt'), 0o000);
+    prepareForNobody(dir);
+    const failed = await cli(['sync', A, B], as);
+    assert.equal(failed.code, 3, failed.stderr);
+    const live = failed.stderr.split('\n').filter((l) => l.startsWith('concord: '));
+    assert.deepEqual(
+      live.map((l) => l.slice(0, 'concord: B unreadable.txt: '.length)),
+      ['concord: B unreadable.txt: '],
+      failed.stderr,
+    );
+    assert.match(failed.stdout, /^ {4}B unreadable\.txt: /m, failed.stdout);
   });
 });
 
