@@ -181,19 +181,3 @@ export function sameMtimePacked(
   const d = timeNs(x, a) - timeNs(y, b);
   return (d < 0n ? -d : d) <= tolNs;
 }
-
-/**
- * A file's stat key from its packed words, in the form of a directory shape (shape.ts):
- * `dev:ino:size:mtimeSec.ns:ctimeSec.ns`, made without BigInt. Undefined when a value
- * is too large to be exact as a number (the caller then takes the slow path).
- */
-export function packedStatKey(p: PackedEntries, i: number, dev: string): string | undefined {
-  const w = p.words;
-  const b = i * WORDS;
-  const ino = wideNumber(w, b + W_INO_LO);
-  const mtime = wideNumber(w, b + W_MTIME_S_LO);
-  const ctime = wideNumber(w, b + W_CTIME_S_LO);
-  if (ino === undefined || ino < 0 || mtime === undefined || ctime === undefined) return undefined;
-  const size = (w[b + W_SIZE_HI] as number) * TWO_32 + ((w[b + W_SIZE_LO] as number) >>> 0);
-  return `${dev}:${ino}:${size}:${mtime}.${w[b + W_MTIME_NS]}:${ctime}.${w[b + W_CTIME_NS]}`;
-}

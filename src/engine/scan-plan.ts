@@ -251,8 +251,8 @@ export async function scanAndPlan(
       decided = diffOneWay(full);
       // Files that could not be hashed stay undecided: left alone this run, reported above.
     }
-    if (srcCache && srcEntries && srcList) srcCache.record(srcEntries, srcList.complete);
-    if (dstCache && dstEntries && dstList) dstCache.record(dstEntries, dstList.complete);
+    if (srcCache && srcEntries && srcList) srcCache.record(srcEntries, srcList.complete, srcPacked);
+    if (dstCache && dstEntries && dstList) dstCache.record(dstEntries, dstList.complete, dstPacked);
     const seen = { dir, dstEntries: dstEntries?.length ?? 0 };
     out.ops.push(...(opts.onDir ? await opts.onDir(decided.ops, seen) : decided.ops));
     out.problems.push(...decided.problems);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Executor } from '../apply/execute.ts';
 import { caseConflicts } from '../core/case-fold.ts';
 import { changesEntries, closedToOwner, openedToOwner } from '../core/closed-dir.ts';
@@ -7,15 +6,11 @@ import type { Entry } from '../core/entry.ts';
 import { type FilterSpec, makeFilter } from '../core/filter.ts';
 import { isRacyListed } from '../core/hash-reuse.ts';
 import {
-  KIND_DIR,
   type PackedEntries,
   packedCount,
   packedEntry,
   packedNamesAt,
   unpackEntries,
-  W_KIND,
-  W_SIZE_LO,
-  WORDS,
 } from '../core/packed.ts';
 import { basename, isWithin, join, parent, type RelPath } from '../core/path.ts';
 import {
@@ -58,6 +53,7 @@ import {
 } from '../endpoint/endpoint.ts';
 import { ConcordError, errText } from '../errors.ts';
 import type { AncestorStore } from '../index/ancestors.ts';
+import { listingDigest } from '../scan/listing-digest.ts';
 import { type Deps, type Summary, stoppable } from './oneway.ts';
 import { dirIndices, keepsAll } from './scan-plan.ts';
 
@@ -140,28 +136,6 @@ interface Visit {
   ctx: { A: DirCtx; B: DirCtx };
   descend: TwoWayDescend;
   listings: Promise<[AnyListing | undefined, AnyListing | undefined]>;
-}
-
-/**
- * A digest of a packed listing: names, every stat word of files and symlinks, link targets,
- * and of a subdirectory only its kind and mode. A directory's own change in two-way is its
- * mode (its times move with every write below it, and what is below is decided when it is
- * visited), so an edit deep down leaves its ancestors' digests as they were: only the
- * directories that hold a change leave the fast path. The native lister takes it (the same
- * fields, another hash: native/digest.h) on the thread that lists; SHA-1 here otherwise.
- */
-function listingDigest(p: PackedEntries): string {
-  if (p.digest !== undefined) return p.digest;
-  const words = p.words.slice();
-  for (let b = 0; b < words.length; b += WORDS) {
-    if (words[b + W_KIND] !== KIND_DIR) continue;
-    for (let w = W_SIZE_LO; w < WORDS; w++) words[b + w] = 0;
-  }
-  const h = createHash('sha1');
-  h.update(p.names);
-  h.update(new Uint8Array(words.buffer));
-  h.update(p.targets.join('\0'));
-  return h.digest('base64');
 }
 
 function unpacked(l: AnyListing): Listing {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Entry } from '../core/entry.ts';
 import { isRacy, reusableHash, statKey } from '../core/hash-reuse.ts';
-import type { PackedEntries } from '../core/packed.ts';
+import { type PackedEntries, packedCount } from '../core/packed.ts';
 import { join, type RelPath } from '../core/path.ts';
-import { entriesShape, packedShape } from '../core/shape.ts';
 import type { FileIndex, IndexRow } from '../index/file-index.ts';
+import { listingDigest } from './listing-digest.ts';
 
 /** A root's file index as a scan uses it: hashes to reuse, and rows to bring up to date. */
 export interface HashCache {
@@ -34,8 +34,9 @@ export function finishScan(cache: HashCache): void {
 
 /**
  * The fast path of a --checksum scan for a directory whose listing is packed: the digest of
- * its files' hashes (in entry order), when the directory's digest row has the listing's shape
- * (shape.ts); two sides with equal hash digests hold the same content. Undefined otherwise: the caller then takes the slow
+ * its files' hashes (in entry order), when the directory's digest row was written for a
+ * listing with the same digest (listing-digest.ts) on the same device; two sides with equal
+ * hash digests hold the same content. Undefined otherwise: the caller then takes the slow
  * path (DirCache), which reads what must be read and writes the digest again.
  */
 export function indexedHashes(
@@ -44,14 +45,22 @@ export function indexedHashes(
   p: PackedEntries,
 ): string | undefined {
   const d = cache.index.digest(dir);
-  if (!d) return undefined;
-  const shape = packedShape(p, String(cache.dev));
-  return shape !== undefined && d.shape === digestOf(shape) ? d.hashes : undefined;
+  return d && d.shape === shapeOf(cache, p) ? d.hashes : undefined;
 }
 
 /**
- * A short digest of a directory's shape or hash list (sha1, native): rows of a few KB spill
- * into overflow pages, and reading one took ~60 us where a 60-byte row takes a few.
+ * What a digest row is written for: the root's device (rows are keyed by it, as hashes are)
+ * and the listing's digest, which the native lister takes on its own thread: building a text
+ * of every file's stat key and hashing it here cost a --checksum no-op ~100 ms of the main
+ * thread for 100,000 entries.
+ */
+function shapeOf(cache: HashCache, p: PackedEntries): string {
+  return `${cache.dev}:${listingDigest(p)}`;
+}
+
+/**
+ * A short digest of a directory's hash list (sha1, native): rows of a few KB spill into
+ * overflow pages, and reading one took ~60 us where a 60-byte row takes a few.
  */
 function digestOf(text: string): string {
   return createHash('sha1').update(text).digest('base64');
@@ -115,9 +124,10 @@ export class DirCache {
   /**
    * Writes what the scan saw of this directory: rows that changed, new rows, and removal of
    * entries that are gone (a gone directory takes its subtree). `complete: false` (the listing
-   * failed part-way) removes nothing.
+   * failed part-way) removes nothing. `packed`: the listing `entries` came from, whole: the
+   * directory's digest row is written for it.
    */
-  record(entries: readonly Entry[], complete: boolean): void {
+  record(entries: readonly Entry[], complete: boolean, packed?: PackedEntries): void {
     const { index, dev } = this.cache;
     const seenMs = this.cache.nowMs();
     const names = new Set<string>();
@@ -136,7 +146,7 @@ export class DirCache {
       if (old && sameRow(old, e, key) && (keep === undefined || old.hash === keep.hash)) continue;
       index.put(this.dir, e, dev, seenMs, keep);
     }
-    this.recordDigest(entries, complete);
+    this.recordDigest(entries, complete, packed);
     if (!complete) return;
     this.cache.gone ??= [];
     for (const [name, old] of this.known)
@@ -146,12 +156,17 @@ export class DirCache {
 
   /**
    * Writes the directory's digest when every file in it has a hash that holds and is not
-   * racy (read after its timestamp step passed); otherwise drops it, so the fast path never
-   * vouches for a hash the slow path would read again.
+   * racy (read after its timestamp step passed), and the listing is at hand whole (nothing
+   * filtered out); otherwise drops it, so the fast path never vouches for a hash the slow path
+   * would read again.
    */
-  private recordDigest(entries: readonly Entry[], complete: boolean): void {
+  private recordDigest(
+    entries: readonly Entry[],
+    complete: boolean,
+    packed: PackedEntries | undefined,
+  ): void {
     const hashes: string[] = [];
-    let whole = complete;
+    let whole = complete && packed !== undefined && packedCount(packed) === entries.length;
     for (const e of entries) {
       if (!whole) break;
       if (e.kind !== 'file') continue;
@@ -160,12 +175,8 @@ export class DirCache {
         whole = false;
       else hashes.push(e.hash);
     }
-    if (whole)
-      this.cache.index.putDigest(
-        this.dir,
-        digestOf(entriesShape(entries, this.cache.dev)),
-        digestOf(hashes.join(',')),
-      );
+    if (whole && packed)
+      this.cache.index.putDigest(this.dir, shapeOf(this.cache, packed), digestOf(hashes.join(',')));
     else this.cache.index.dropDigest(this.dir);
   }
 }

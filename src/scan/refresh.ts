@@ -70,7 +70,7 @@ export async function refreshIndex(
         }),
       ).then(() => {
         // A file that could not be hashed is recorded without a hash: read again next time.
-        dc.record(w.entries, w.complete);
+        dc.record(w.entries, w.complete, w.packed);
         onDir?.(counts);
       });
       inFlight.add(done);

@@ -1,8 +1,9 @@
 import type { Entry } from '../core/entry.ts';
 import { type FilterSpec, makeFilter } from '../core/filter.ts';
+import { type PackedEntries, unpackEntries } from '../core/packed.ts';
 import { join, type RelPath } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
-import type { Endpoint, Listing } from '../endpoint/endpoint.ts';
+import type { Endpoint, Listing, PackedListing } from '../endpoint/endpoint.ts';
 
 export interface WalkedDir {
   dir: RelPath;
@@ -10,6 +11,8 @@ export interface WalkedDir {
   entries: Entry[];
   complete: boolean;
   problems: Problem[];
+  /** The listing `entries` came from, when it was packed and the filter kept all of it. */
+  packed?: PackedEntries;
 }
 
 /**
@@ -19,12 +22,14 @@ export interface WalkedDir {
  */
 export async function* walkRoot(ep: Endpoint, spec: FilterSpec): AsyncGenerator<WalkedDir> {
   const filter = makeFilter(spec);
-  const list = (dir: RelPath) => {
-    const p = ep.list(dir);
+  const list = (dir: RelPath): Promise<Listing | PackedListing> => {
+    const p = ep.listPacked ? ep.listPacked(dir) : ep.list(dir);
     p.catch(() => {}); // awaited when its turn comes
     return p;
   };
-  const stack: { dir: RelPath; listing: Promise<Listing> }[] = [{ dir: '', listing: list('') }];
+  const stack: { dir: RelPath; listing: Promise<Listing | PackedListing> }[] = [
+    { dir: '', listing: list('') },
+  ];
   let first = true;
   for (let next = stack.pop(); next; next = stack.pop()) {
     const l = await next.listing;
@@ -32,8 +37,10 @@ export async function* walkRoot(ep: Endpoint, spec: FilterSpec): AsyncGenerator<
       ep.walkAhead?.(spec);
       first = false;
     }
-    const entries = l.entries.filter((e) => !filter(join(next.dir, e.name), e.kind === 'dir'));
-    yield { dir: next.dir, entries, complete: l.complete, problems: l.problems };
+    const all = 'packed' in l ? unpackEntries(l.packed) : l.entries;
+    const entries = all.filter((e) => !filter(join(next.dir, e.name), e.kind === 'dir'));
+    const whole = 'packed' in l && entries.length === all.length ? { packed: l.packed } : {};
+    yield { dir: next.dir, entries, complete: l.complete, problems: l.problems, ...whole };
     for (let i = entries.length - 1; i >= 0; i--) {
       const e = entries[i] as Entry;
       if (e.kind === 'dir') {
