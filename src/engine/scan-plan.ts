@@ -377,25 +377,29 @@ async function hashBoth(
 ): Promise<number> {
   const wanted = new Set(names);
   let hashed = 0;
-  for (const [[ep, cache], entries, side] of [
+  const sides = [
     [src, srcEntries, 'A'],
     [dst, dstEntries, 'B'],
-  ] as const) {
-    const hashFile = (p: RelPath, e: Entry) => ep.hash(p, e);
-    await Promise.all(
-      entries.map(async (e) => {
-        if (!wanted.has(e.name) || e.hash !== undefined) return;
-        const path = join(dir, e.name);
-        try {
-          if (cache) await cache.hash(e, hashFile);
-          else e.hash = await hashFile(path, e);
-          hashed++;
-        } catch (err) {
-          const code = err instanceof ChangedDuringSync ? 'changed-during-sync' : 'unreadable';
-          problems.push(problem(path, code, `cannot hash: ${errText(err)}`, { side }));
-        }
-      }),
-    );
-  }
+  ] as const;
+  // Both sides at once: one side alone left a hashing thread idle.
+  await Promise.all(
+    sides.map(([[ep, cache], entries, side]) => {
+      const hashFile = (p: RelPath, e: Entry) => ep.hash(p, e);
+      return Promise.all(
+        entries.map(async (e) => {
+          if (!wanted.has(e.name) || e.hash !== undefined) return;
+          const path = join(dir, e.name);
+          try {
+            if (cache) await cache.hash(e, hashFile);
+            else e.hash = await hashFile(path, e);
+            hashed++;
+          } catch (err) {
+            const code = err instanceof ChangedDuringSync ? 'changed-during-sync' : 'unreadable';
+            problems.push(problem(path, code, `cannot hash: ${errText(err)}`, { side }));
+          }
+        }),
+      );
+    }),
+  );
   return hashed;
 }
