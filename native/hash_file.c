@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,12 +29,10 @@ enum { C_OPEN = 0, C_FSTAT = 1, C_READ = 2 };
 
 static int64_t ns(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
 
-// The digest as 32 hex digits, in canonical (big-endian) order: hash-wasm's spelling.
-static napi_value hex_of(napi_env env, XXH128_hash_t h) {
-  XXH128_canonical_t c;
-  XXH128_canonicalFromHash(&c, h);
+// A digest as 32 hex digits, in canonical (big-endian) order: hash-wasm's spelling.
+static napi_value hex_of(napi_env env, const uint8_t digest[16]) {
   char hex[33];
-  for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
+  for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
   napi_value out;
   return napi_create_string_latin1(env, hex, 32, &out) == napi_ok ? out : NULL;
 }
@@ -48,13 +47,67 @@ static napi_value outcome(napi_env env, int code, int err, int call) {
   return out;
 }
 
+// One file's outcome: code 0 with its digest (canonical order), or a code above and, for
+// FAILED, the errno and the call.
+typedef struct {
+  int code, err, call;
+  uint8_t digest[16];
+} hashed_t;
+
+// The file at `path` hashed, if it is the regular file `expect` (inode, size, mtime ns)
+// describes and it did not change while read (size, mtime or ctime). The open is O_NONBLOCK: a
+// FIFO put there is refused, not waited on. `buf` is scratch space of `cap` bytes.
+static void hash_path(const char *path, const int64_t expect[3], unsigned char *buf, size_t cap,
+                      hashed_t *h) {
+  memset(h, 0, sizeof *h);
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    *h = (hashed_t){.code = FAILED, .err = errno, .call = C_OPEN};
+    return;
+  }
+  struct stat before, after;
+  if (fstat(fd, &before) != 0) {
+    *h = (hashed_t){.code = FAILED, .err = errno, .call = C_FSTAT};
+    close(fd);
+    return;
+  }
+  if (!S_ISREG(before.st_mode) || (uint64_t)before.st_ino != (uint64_t)expect[0] ||
+      before.st_size != expect[1] || ns(before.st_mtim) != expect[2]) {
+    close(fd);
+    h->code = CHANGED_BEFORE;
+    return;
+  }
+  XXH3_state_t state;
+  XXH3_128bits_reset(&state);
+  for (;;) {
+    ssize_t n = read(fd, buf, cap);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *h = (hashed_t){.code = FAILED, .err = errno, .call = C_READ};
+      close(fd);
+      return;
+    }
+    if (n == 0) break;
+    XXH3_128bits_update(&state, buf, (size_t)n);
+  }
+  int changed = fstat(fd, &after) != 0 || after.st_size != before.st_size ||
+                ns(after.st_mtim) != ns(before.st_mtim) || ns(after.st_ctim) != ns(before.st_ctim);
+  close(fd);
+  if (changed) {
+    h->code = CHANGED_WHILE;
+    return;
+  }
+  XXH128_canonical_t c;
+  XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&state));
+  memcpy(h->digest, c.digest, 16);
+}
+
 /**
  * hashFile(absPath, expect) -> the file's XXH3-128 as 32 hex digits, or [code, errno, call]:
  * code 1 when the file is not the regular file `expect` (a BigInt64Array: inode, size, mtime
  * ns) describes, 2 when it changed while it was read (size, mtime or ctime moved), 4 when a
  * call failed. Synchronous, on the calling thread: the same checks as hashFileSync in
- * src/endpoint/local/hash-file.ts. The open is O_NONBLOCK: a FIFO put there is refused, not
- * waited on.
+ * src/endpoint/local/hash-file.ts.
  */
 static napi_value hash_file(napi_env env, napi_callback_info info) {
   size_t argc = 2, len, n_expect;
@@ -70,38 +123,127 @@ static napi_value hash_file(napi_env env, napi_callback_info info) {
           napi_ok ||
       type != napi_bigint64_array || n_expect < 3)
     return fail(env, "hashFile(absPath, BigInt64Array [ino, size, mtimeNs])");
-  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) return outcome(env, FAILED, errno, C_OPEN);
-  struct stat before, after;
-  if (fstat(fd, &before) != 0) {
-    int err = errno;
-    close(fd);
-    return outcome(env, FAILED, err, C_FSTAT);
-  }
-  if (!S_ISREG(before.st_mode) || (uint64_t)before.st_ino != (uint64_t)expect[0] ||
-      before.st_size != expect[1] || ns(before.st_mtim) != expect[2]) {
-    close(fd);
-    return outcome(env, CHANGED_BEFORE, 0, 0);
-  }
-  XXH3_state_t state;
-  XXH3_128bits_reset(&state);
   unsigned char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      return outcome(env, FAILED, err, C_READ);
+  hashed_t h;
+  hash_path(path, expect, buf, sizeof buf, &h);
+  return h.code != 0 ? outcome(env, h.code, h.err, h.call) : hex_of(env, h.digest);
+}
+
+// A batch of hashAsync: the joined paths, 3 numbers per job, where the results go.
+typedef struct {
+  size_t count;
+  char *paths;
+  const char **path;
+  int64_t *expect;
+  double *out_data;
+  napi_ref out, callback;
+  napi_async_work work;
+} hash_batch_t;
+
+enum { HASH_RESULT = 7 };
+
+// On a thread of libuv's pool: every job in turn, results straight into the caller's array
+// (code, errno, call, then the digest as four 32-bit words, most significant first).
+static void hash_execute(napi_env env, void *data) {
+  (void)env;
+  hash_batch_t *b = data;
+  size_t cap = 1 << 16;
+  unsigned char *buf = malloc(cap);
+  for (size_t i = 0; i < b->count; i++) {
+    double *r = b->out_data + HASH_RESULT * i;
+    hashed_t h;
+    if (buf) hash_path(b->path[i], b->expect + 3 * i, buf, cap, &h);
+    else h = (hashed_t){.code = FAILED, .err = ENOMEM, .call = C_READ};
+    r[0] = h.code;
+    r[1] = h.err;
+    r[2] = h.call;
+    for (int w = 0; w < 4; w++) {
+      const uint8_t *d = h.digest + 4 * w;
+      r[3 + w] = (double)((uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3]);
     }
-    if (n == 0) break;
-    XXH3_128bits_update(&state, buf, (size_t)n);
   }
-  int changed = fstat(fd, &after) != 0 || after.st_size != before.st_size ||
-                ns(after.st_mtim) != ns(before.st_mtim) || ns(after.st_ctim) != ns(before.st_ctim);
-  close(fd);
-  if (changed) return outcome(env, CHANGED_WHILE, 0, 0);
-  return hex_of(env, XXH3_128bits_digest(&state));
+  free(buf);
+}
+
+static void hash_batch_free(napi_env env, hash_batch_t *b) {
+  free(b->paths);
+  free(b->path);
+  free(b->expect);
+  if (b->out) napi_delete_reference(env, b->out);
+  if (b->callback) napi_delete_reference(env, b->callback);
+  if (b->work) napi_delete_async_work(env, b->work);
+  free(b);
+}
+
+static void hash_complete(napi_env env, napi_status status, void *data) {
+  hash_batch_t *b = data;
+  napi_value arg;
+  napi_get_undefined(env, &arg);
+  if (status != napi_ok)
+    napi_create_string_utf8(env, "concord native hash failed", NAPI_AUTO_LENGTH, &arg);
+  call_back(env, b->callback, 1, &arg);
+  hash_batch_free(env, b);
+}
+
+/**
+ * hashAsync(paths, expect, out, callback): hashes `expect.length / 3` files, one after another
+ * on a thread of libuv's pool, with hashFile's checks. `paths`: each job's absolute path
+ * followed by '\0'; `expect` (a BigInt64Array) inode, size and mtime ns per job; `out`, a
+ * Float64Array of 7 per job, gets code, errno, call and the digest's four 32-bit words before
+ * callback(error) runs on the main thread. A batch per directory instead of a worker thread's
+ * message per file: structured clones and round trips took the main thread of a first
+ * --checksum run more time than the hashing took its threads.
+ */
+static napi_value hash_async(napi_env env, napi_callback_info info) {
+  size_t argc = 4, paths_len, n_expect, out_len;
+  napi_value argv[4];
+  int64_t *expect;
+  void *out;
+  napi_typedarray_type type;
+  bool is;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
+      napi_get_value_string_utf8(env, argv[0], NULL, 0, &paths_len) != napi_ok ||
+      napi_is_typedarray(env, argv[1], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, argv[1], &type, &n_expect, (void **)&expect, NULL, NULL) !=
+          napi_ok ||
+      type != napi_bigint64_array || n_expect % 3 != 0 ||
+      napi_is_typedarray(env, argv[2], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, argv[2], &type, &out_len, &out, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || out_len < n_expect / 3 * HASH_RESULT)
+    return fail(env, "hashAsync(paths, BigInt64Array, Float64Array, callback)");
+  hash_batch_t *b = calloc(1, sizeof *b);
+  if (!b) return fail(env, "hashAsync: out of memory");
+  b->count = n_expect / 3;
+  b->out_data = out;
+  b->paths = malloc(paths_len + 1);
+  b->path = calloc(b->count ? b->count : 1, sizeof *b->path);
+  b->expect = malloc((n_expect ? n_expect : 1) * sizeof *b->expect);
+  int ok = b->paths && b->path && b->expect &&
+           napi_get_value_string_utf8(env, argv[0], b->paths, paths_len + 1, &paths_len) ==
+               napi_ok;
+  // The expected stats are copied: the caller's array may be reused once this returns.
+  if (ok) memcpy(b->expect, expect, n_expect * sizeof *expect);
+  const char *p = b->paths, *end = b->paths + paths_len;
+  for (size_t i = 0; ok && i < b->count; i++) {
+    const char *nul = memchr(p, '\0', (size_t)(end - p));
+    if (!nul) ok = 0;
+    else {
+      b->path[i] = p;
+      p = nul + 1;
+    }
+  }
+  if (!ok) {
+    hash_batch_free(env, b);
+    return fail(env, "hashAsync: a path and three numbers per job expected");
+  }
+  // The reference keeps `out` (and the memory written into) alive until the callback.
+  if (napi_create_reference(env, argv[2], 1, &b->out) != napi_ok ||
+      !queue_work(env, "concord.hashAsync", argv[3], &b->callback, hash_execute, hash_complete,
+                  b, &b->work)) {
+    hash_batch_free(env, b);
+    return fail(env, "hashAsync: could not queue the hashes");
+  }
+  return NULL;
 }
 
 /** hashBytes(Uint8Array) -> its XXH3-128 as 32 hex digits (a copy's bytes, in memory). */
@@ -116,7 +258,9 @@ static napi_value hash_bytes(napi_env env, napi_callback_info info) {
       napi_get_typedarray_info(env, argv[0], &type, &n, &data, NULL, NULL) != napi_ok ||
       type != napi_uint8_array)
     return fail(env, "hashBytes(Uint8Array)");
-  return hex_of(env, XXH3_128bits(data, n));
+  uint8_t digest[16];
+  concord_xxh3_128(data, n, digest);
+  return hex_of(env, digest);
 }
 
 int concord_hash_init(napi_env env, napi_value exports) {
@@ -126,5 +270,8 @@ int concord_hash_init(napi_env env, napi_value exports) {
          napi_set_named_property(env, exports, "hashFile", fn) == napi_ok &&
          napi_create_function(env, "hashBytes", NAPI_AUTO_LENGTH, hash_bytes, NULL, &fn) ==
              napi_ok &&
-         napi_set_named_property(env, exports, "hashBytes", fn) == napi_ok;
+         napi_set_named_property(env, exports, "hashBytes", fn) == napi_ok &&
+         napi_create_function(env, "hashAsync", NAPI_AUTO_LENGTH, hash_async, NULL, &fn) ==
+             napi_ok &&
+         napi_set_named_property(env, exports, "hashAsync", fn) == napi_ok;
 }

@@ -9,7 +9,7 @@
 // digest spells).
 void concord_xxh3_128(const void *buf, size_t n, uint8_t out[16]);
 
-// Adds hashFile() and hashBytes() to the addon's exports; 0 when it could not.
+// Adds hashFile(), hashAsync() and hashBytes() to the addon's exports; 0 when it could not.
 int concord_hash_init(napi_env env, napi_value exports);
 
 #endif

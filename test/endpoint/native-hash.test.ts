@@ -8,7 +8,7 @@ import { xxhash128 } from 'hash-wasm';
 import type { Entry } from '../../src/core/entry.ts';
 import { ChangedDuringSync } from '../../src/endpoint/endpoint.ts';
 import { nativeHasher } from '../../src/endpoint/local/native.ts';
-import { nativeHashFile } from '../../src/endpoint/local/native-hash.ts';
+import { NativeHashes, nativeHashFile } from '../../src/endpoint/local/native-hash.ts';
 import { entryOf } from '../../src/endpoint/local/stat.ts';
 import { tempDir } from '../helpers/tree.ts';
 
@@ -76,4 +76,35 @@ test('S16: a file changed since it was seen, or replaced by a FIFO, is refused; 
     () => nativeHashFile(hasher, { abs: join(dir, 'gone'), expect: before, shown: 'gone' }),
     { code: 'ENOENT', syscall: 'open', path: join(dir, 'gone') },
   );
+});
+
+test("the batched native hash (libuv's pool) gives each file hashFile's digest and error, whatever the batch holds", async (t) => {
+  if (!hasher) return;
+  const dir = tempDir(t);
+  const hashes = new NativeHashes(hasher);
+  const jobs: { abs: string; expect: Entry; shown: string; want: string }[] = [];
+  for (let i = 0; i < 150; i++) {
+    const data = Buffer.alloc((i * 977) % 70_000, i & 0xff);
+    const abs = join(dir, `f${i}`);
+    writeFileSync(abs, data);
+    jobs.push({ abs, expect: seen(abs), shown: `f${i}`, want: await xxhash128(data) });
+  }
+  // Asked in one tick: several batches at once, each answer in its own place.
+  const changed = join(dir, 'changed');
+  writeFileSync(changed, 'first');
+  const before = seen(changed);
+  writeFileSync(changed, 'second, longer');
+  const asked = jobs.map((j) => hashes.hash(j));
+  const refused = hashes.hash({ abs: changed, expect: before, shown: 'changed' });
+  const missing = hashes.hash({ abs: join(dir, 'gone'), expect: before, shown: 'gone' });
+  assert.deepEqual(
+    await Promise.all(asked),
+    jobs.map((j) => j.want),
+  );
+  await assert.rejects(refused, (e) => {
+    assert.ok(e instanceof ChangedDuringSync);
+    assert.match((e as Error).message, /^changed changed before it could be hashed$/);
+    return true;
+  });
+  await assert.rejects(missing, { code: 'ENOENT', syscall: 'open', path: join(dir, 'gone') });
 });

@@ -42,7 +42,7 @@ import { FileHasher } from './hash-file.ts';
 import { listDirPacked, TEMP_PREFIX, tryUnlink, unpackListing } from './listing.ts';
 import { type NativeHasher, nativeCopier, nativeHasher, nativeLister } from './native.ts';
 import { NativeCopies } from './native-copy.ts';
-import { nativeHashFile } from './native-hash.ts';
+import { NativeHashes, nativeHashFile } from './native-hash.ts';
 import { NativeWalkAhead } from './native-walk.ts';
 import type { WorkerPool } from './pool.ts';
 import { checkPrecondition } from './precondition.ts';
@@ -89,6 +89,7 @@ export class LocalEndpoint implements Endpoint {
   readonly root: string;
   private readonly opts: LocalOptions;
   private hasher: FileHasher | undefined;
+  private nativeHashes: NativeHashes | undefined;
   private hashes = 0;
   private walker: WalkAhead | NativeWalkAhead | undefined;
   private statInto: StatInto | undefined;
@@ -182,11 +183,16 @@ export class LocalEndpoint implements Endpoint {
 
   hash(path: RelPath, expect: Entry): Promise<string> {
     const job = { abs: this.localPath(path), expect, shown: path };
-    // As for copies: the pool pays off only past a few hundred files.
+    // As for copies: threads pay off only past a few hundred files (the few hashes of an edit
+    // run are done here, without waiting behind listings on libuv's pool).
     const before = this.opts.copiesBeforePool ?? COPIES_BEFORE_POOL;
-    if (this.opts.pool && ++this.hashes > before) return this.opts.pool.hash(job);
     const native = this.hashInC();
-    if (native) return Promise.resolve().then(() => nativeHashFile(native, job));
+    if (native) {
+      if (++this.hashes <= before) return Promise.resolve().then(() => nativeHashFile(native, job));
+      this.nativeHashes ??= new NativeHashes(native);
+      return this.nativeHashes.hash(job);
+    }
+    if (this.opts.pool && ++this.hashes > before) return this.opts.pool.hash(job);
     this.hasher ??= new FileHasher();
     return this.hasher.hash(job);
   }

@@ -81,7 +81,7 @@ export class NativeCopies {
 }
 
 /** 32-bit words, most significant first, as hex. */
-function hexWords(words: Float64Array): string {
+export function hexWords(words: Float64Array): string {
   let hex = '';
   for (const w of words) hex += w.toString(16).padStart(8, '0');
   return hex;

@@ -55,6 +55,18 @@ export interface NativeHasher {
    * changed while it was read, 4 a call (NATIVE_CALLS) failed. Synchronous.
    */
   hashFile(absPath: string, expect: BigInt64Array): string | [number, number, number];
+  /**
+   * hashFile for `expect.length / 3` files one after another on a thread of libuv's pool.
+   * `paths`: each file's absolute path ended by '\0'; `expect`: inode, size, mtime ns per file.
+   * `out` (7 per file) holds the results when `done` runs: code (0 hashed, else as hashFile's),
+   * errno, call, then the digest as four 32-bit words, most significant first.
+   */
+  hashAsync(
+    paths: string,
+    expect: BigInt64Array,
+    out: Float64Array,
+    done: (err: unknown) => void,
+  ): void;
   /** The XXH3-128 (hex) of bytes in memory. */
   hashBytes(bytes: Uint8Array): string;
 }
@@ -99,7 +111,9 @@ export function nativeCopier(): NativeCopier | undefined {
 /** The same addon's file hash, under the same conditions as nativeLister. */
 export function nativeHasher(): NativeHasher | undefined {
   const addon = nativeAddon();
-  return typeof addon?.hashFile === 'function' && typeof addon.hashBytes === 'function'
+  return typeof addon?.hashFile === 'function' &&
+    typeof addon.hashBytes === 'function' &&
+    typeof addon.hashAsync === 'function'
     ? (addon as NativeHasher)
     : undefined;
 }
