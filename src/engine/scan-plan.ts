@@ -86,6 +86,13 @@ export interface DirSeen {
  */
 const WALK_AHEAD_AFTER = 1;
 
+/**
+ * Directories whose files may be being hashed while the walk goes on (--checksum, or same
+ * size with different mtimes): enough to keep the hashing threads fed, few enough to bound
+ * what waits in memory.
+ */
+const HASHING_DIRS_IN_FLIGHT = 16;
+
 interface Visit {
   dir: RelPath;
   srcSelf: Entry | undefined;
@@ -144,6 +151,25 @@ export async function scanAndPlan(
     },
   ];
   let lastEmit = 0;
+  /** Directories decided or being hashed, whose operations are emitted in walk order. */
+  const inOrder: { seen: DirSeen; decided?: OneWayDir; hashing?: Promise<unknown> }[] = [];
+  /**
+   * Emits the decided directories at the head of the queue; waits for the head's hashes only
+   * while more than `waiting` directories are queued.
+   */
+  const emitDecided = async (waiting: number) => {
+    for (let head = inOrder[0]; head; head = inOrder[0]) {
+      if (!head.decided) {
+        if (inOrder.length <= waiting) return;
+        await head.hashing;
+        continue;
+      }
+      inOrder.shift();
+      const { decided, seen } = head;
+      out.ops.push(...(opts.onDir ? await opts.onDir(decided.ops, seen) : decided.ops));
+      out.problems.push(...decided.problems);
+    }
+  };
   for (let visit = stack.pop(); visit; visit = stack.pop()) {
     if (opts.signal?.aborted) break;
     const { dir, descend } = visit;
@@ -237,28 +263,40 @@ export async function scanAndPlan(
     if (srcCache && srcEntries) srcCache.fill(srcEntries);
     if (dstCache && dstEntries) dstCache.fill(dstEntries);
     out.hashReused += (srcCache?.reused ?? 0) + (dstCache?.reused ?? 0);
-    let decided = diffOneWay(full);
-    if (decided.needsHash.length > 0) {
-      out.hashed += await hashBoth(
+    const first = diffOneWay(full);
+    const settle = (decided: OneWayDir) => {
+      if (srcCache && srcEntries && srcList)
+        srcCache.record(srcEntries, srcList.complete, srcPacked);
+      if (dstCache && dstEntries && dstList)
+        dstCache.record(dstEntries, dstList.complete, dstPacked);
+      return decided;
+    };
+    // Only files wait for hashes: which subdirectories to visit is known now, so the walk goes
+    // on while this directory's files are read, and its operations follow in walk order.
+    const queued: (typeof inOrder)[number] = { seen: { dir, dstEntries: dstEntries?.length ?? 0 } };
+    if (first.needsHash.length === 0) queued.decided = settle(first);
+    else {
+      queued.hashing = hashBoth(
         [src, srcCache],
         [dst, dstCache],
         dir,
-        decided.needsHash,
+        first.needsHash,
         srcEntries ?? [],
         dstEntries ?? [],
         out.problems,
-      );
-      decided = diffOneWay(full);
-      // Files that could not be hashed stay undecided: left alone this run, reported above.
+      ).then((n) => {
+        out.hashed += n;
+        // Files that could not be hashed stay undecided: left alone this run (reported).
+        queued.decided = settle(diffOneWay(full));
+      });
+      queued.hashing.catch(() => {}); // thrown where emitDecided awaits it
     }
-    if (srcCache && srcEntries && srcList) srcCache.record(srcEntries, srcList.complete, srcPacked);
-    if (dstCache && dstEntries && dstList) dstCache.record(dstEntries, dstList.complete, dstPacked);
-    const seen = { dir, dstEntries: dstEntries?.length ?? 0 };
-    out.ops.push(...(opts.onDir ? await opts.onDir(decided.ops, seen) : decided.ops));
-    out.problems.push(...decided.problems);
-    pushVisits(dir, decided, byName(srcEntries), byName(dstEntries));
+    inOrder.push(queued);
+    await emitDecided(HASHING_DIRS_IN_FLIGHT);
+    pushVisits(dir, first, byName(srcEntries), byName(dstEntries));
     progress(dir);
   }
+  await emitDecided(0);
   emit({ type: 'scan', jobId, dirs: out.dirsScanned, entries: out.entriesScanned });
   if (caches?.src) finishScan(caches.src);
   if (caches?.dst) finishScan(caches.dst);
