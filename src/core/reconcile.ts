@@ -76,6 +76,11 @@ export interface TwoWayOp extends Operation {
   gone?: { base: Base; entry: Entry } | undefined;
   /** A creation propagated from the other side (no ancestor): a move may stand for it. */
   created?: boolean | undefined;
+  /**
+   * The opening of a folder closed to its owner (core/closed-dir.ts): the mode it is given
+   * back, remembered before it is opened in case the run never gets to close it.
+   */
+  closedMode?: number | undefined;
 }
 
 /** Both sides changed one path in different ways: a policy decides (core/conflict.ts). */

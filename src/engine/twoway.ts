@@ -538,7 +538,7 @@ export async function planTwoWay(
       phase,
       why: `closed to its owner on ${side}: opened while entries inside change`,
     });
-    const opening = set(openedToOwner(self), Phase.Clear);
+    const opening: TwoWayOp = { ...set(openedToOwner(self), Phase.Clear), closedMode: self.mode };
     const closing = set(self, Phase.DirTimes);
     openings.add(opening);
     openings.add(closing);
@@ -691,6 +691,34 @@ function deletionsBySide(plan: TwoWayPlan): { A: number; B: number } {
   return n;
 }
 
+/** Remembers the modes of the folders `ops` open, before they are opened (S15). */
+function noteOpenings(store: AncestorStore, ops: readonly TwoWayOp[]): void {
+  const opened: { side: Side; path: RelPath; mode: number }[] = [];
+  for (const o of ops)
+    if (o.closedMode !== undefined) opened.push({ side: o.side, path: o.path, mode: o.closedMode });
+  store.noteOpened(opened);
+}
+
+/**
+ * Folders a crashed or interrupted run opened and never closed get their modes back before
+ * anything is scanned: left open, the scan would find their mode changed on that side and
+ * carry it to the other. Only a folder still as the run left it (its mode the opened one) is
+ * closed; deepest first, as a closed parent may deny the way to its children.
+ */
+async function closeLeftOpen(store: AncestorStore, ends: { A: Endpoint; B: Endpoint }) {
+  const left = store.opened();
+  if (left.length === 0) return;
+  left.sort((x, y) => y.path.length - x.path.length);
+  for (const d of left) {
+    const ep = ends[d.side];
+    const e = await ep.stat(d.path).catch(() => undefined);
+    const opened = openedToOwner({ ...(e as Entry), mode: d.mode }).mode;
+    if (e?.kind !== 'dir' || e.mode === d.mode || e.mode !== opened) continue;
+    await ep.setMeta(d.path, 'dir', { mode: d.mode, mtimeNs: e.mtimeNs }, ANY_DIR).catch(() => {});
+  }
+  store.clearOpened();
+}
+
 /** Passes of one run: the first, and the looks at directories moved by the one before. */
 const MAX_PASSES = 4;
 
@@ -772,8 +800,10 @@ export async function runTwoWay(
       applying = true;
       deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
     }
+    noteOpenings(store, [op]);
     await (op.side === 'A' ? toA : toB).add(op);
   };
+  if (!opts.dryRun) await closeLeftOpen(store, ends);
   const plan = await planTwoWay(a, b, opts, deps, opts.dryRun ? undefined : stream);
   /** Records what a pass found by scanning alone, then applies its operations, phase by phase. */
   const applyPass = async (p: TwoWayPlan) => {
@@ -787,6 +817,7 @@ export async function runTwoWay(
       }
     }
     await Promise.all([toA.drain(), toB.drain()]);
+    noteOpenings(store, p.ops);
     let phase = p.ops[0]?.phase;
     for (const op of p.ops) {
       if (aborted()) break;
@@ -835,6 +866,8 @@ export async function runTwoWay(
       for (const d of next.changedDirs) plan.changedDirs.add(d);
     }
     store.flush();
+    // Every folder the run opened was closed again in its DirTimes phase.
+    if (!aborted()) store.clearOpened();
     if (!aborted()) await settle(plan, a, b, opts, deps);
   }
   if (!opts.dryRun) {

@@ -236,6 +236,46 @@ export class AncestorStore {
   flush(): void {
     this.batch.flush();
   }
+
+  /**
+   * Remembers, before a run opens folders closed to their owner, the modes to give them back
+   * (committed at once: a crash right after the chmod must still find it).
+   */
+  noteOpened(dirs: readonly { side: 'A' | 'B'; path: RelPath; mode: number }[]): void {
+    if (dirs.length === 0) return;
+    const put = this.db.prepare(
+      'INSERT OR REPLACE INTO opened_dirs (pair, side, path, mode) VALUES (?, ?, ?, ?)',
+    );
+    this.flush();
+    this.db.transaction(() => {
+      for (const d of dirs) put.run(this.pair, this.column(d.side), d.path, d.mode);
+    })();
+  }
+
+  /** The folders a run opened and did not close (it was interrupted), with their modes. */
+  opened(): { side: 'A' | 'B'; path: RelPath; mode: number }[] {
+    const rows = this.db
+      .prepare<[number], [string, string, number]>(
+        'SELECT side, path, mode FROM opened_dirs WHERE pair = ? ORDER BY side, path',
+      )
+      .raw(true)
+      .all(this.pair);
+    return rows.map(([side, path, mode]) => ({
+      side: (side === 'a') !== this.swapped ? 'A' : 'B',
+      path,
+      mode,
+    }));
+  }
+
+  /** Forgets every opened folder of the pair (they are closed again). */
+  clearOpened(): void {
+    this.flush();
+    this.db.prepare('DELETE FROM opened_dirs WHERE pair = ?').run(this.pair);
+  }
+
+  private column(side: 'A' | 'B'): 'a' | 'b' {
+    return (side === 'A') !== this.swapped ? 'a' : 'b';
+  }
 }
 
 function stampOf(ino: string | null, ctime: string | null): Stamp | undefined {

@@ -137,6 +137,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    name: 'folders a two-way run opened (their modes, to give back after a crash)',
+    up(db) {
+      // side: 'a' or 'b', as the pair's columns name its roots.
+      db.exec(`
+        CREATE TABLE opened_dirs (
+          pair INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+          side TEXT NOT NULL,
+          path TEXT NOT NULL,
+          mode INTEGER NOT NULL,
+          PRIMARY KEY (pair, side, path)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version a database holds (SQLite's user_version; 0 for a new file). */

@@ -837,6 +837,34 @@ describe('permissions: closed folders', () => {
   });
 });
 
+describe('permissions: a crash with a folder opened', () => {
+  test('S15: a run killed while a closed folder is open leaves it open; the next run gives it its mode back instead of carrying the opened mode to the other side', async (t) => {
+    const { dir, A, B } = roots(t, {
+      'closed/keep': { content: 'keep', mtime: T1 },
+      closed: { dir: true, mode: 0o555, mtime: T1 },
+    });
+    const as = prepareForNobody(dir);
+    const first = await cli(['sync', A, B], as);
+    assert.equal(first.code, 0, first.stderr);
+    chmodSync(join(A, 'closed'), 0o755);
+    for (let i = 0; i < 3000; i++) writeFileSync(join(A, 'closed', `f${i}`), `file ${i}`);
+    chmodSync(join(A, 'closed'), 0o555);
+    prepareForNobody(dir);
+    // Killed once the first file is in: B's folder is open, and stays open.
+    const crashed = await cli(['sync', A, B, '--json', '--concurrency', '1'], {
+      ...as,
+      killWhen: (out) => out.includes('"type":"op"'),
+    });
+    assert.notEqual(crashed.code, 0);
+    assert.equal(readTree(B)['closed/']?.mode, 0o755, 'the crash left the folder open');
+    const r = await cli(['sync', A, B, '--json'], as);
+    assert.equal(r.code, 0, r.stderr);
+    assertSameTrees(A, B);
+    for (const root of [A, B]) assert.equal(readTree(root)['closed/']?.mode, 0o555, root);
+    assert.equal(counts(r).metadataUpdated, 0);
+  });
+});
+
 describe('quiet folders', () => {
   test('S1: a same-size rewrite with its mtime put back, in a folder the last run settled by its digests, is found by its ctime', async (t) => {
     const { A, B } = await synced(t, {

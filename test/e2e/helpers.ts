@@ -59,10 +59,7 @@ export function roots(t: Ctx, a: Spec, b?: Spec): Roots {
 }
 
 /** Runs `concord ARGS` in `cwd` (default: the process's). */
-export function cli(
-  args: string[],
-  opts: { cwd?: string; asNobody?: boolean; env?: NodeJS.ProcessEnv } = {},
-) {
+export function cli(args: string[], opts: Parameters<typeof runCli>[1] = {}) {
   return runCli(args, opts);
 }
 

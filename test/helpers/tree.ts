@@ -155,7 +155,13 @@ export interface CliResult {
 /** Runs the built CLI as a user would (`node bin/concord.js ...`). */
 export function runCli(
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; asNobody?: boolean } = {},
+  opts: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    asNobody?: boolean;
+    /** Kills the run (SIGKILL: a crash) once its output so far satisfies this. */
+    killWhen?: (stdout: string) => boolean;
+  } = {},
 ): Promise<CliResult> {
   const [cmd, argv] = opts.asNobody
     ? [
@@ -175,8 +181,13 @@ export function runCli(
     });
     let stdout = '';
     let stderr = '';
+    let killed = false;
     child.stdout.on('data', (d) => {
       stdout += d;
+      if (!killed && opts.killWhen?.(stdout)) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
     });
     child.stderr.on('data', (d) => {
       stderr += d;
