@@ -97,14 +97,18 @@ test("the batched native hash (libuv's pool) gives each file hashFile's digest a
   const asked = jobs.map((j) => hashes.hash(j));
   const refused = hashes.hash({ abs: changed, expect: before, shown: 'changed' });
   const missing = hashes.hash({ abs: join(dir, 'gone'), expect: before, shown: 'gone' });
+  // Each rejection is awaited from the start: its batch may end before the others do.
+  const failures = Promise.all([
+    assert.rejects(refused, (e) => {
+      assert.ok(e instanceof ChangedDuringSync);
+      assert.match((e as Error).message, /^changed changed before it could be hashed$/);
+      return true;
+    }),
+    assert.rejects(missing, { code: 'ENOENT', syscall: 'open', path: join(dir, 'gone') }),
+  ]);
   assert.deepEqual(
     await Promise.all(asked),
     jobs.map((j) => j.want),
   );
-  await assert.rejects(refused, (e) => {
-    assert.ok(e instanceof ChangedDuringSync);
-    assert.match((e as Error).message, /^changed changed before it could be hashed$/);
-    return true;
-  });
-  await assert.rejects(missing, { code: 'ENOENT', syscall: 'open', path: join(dir, 'gone') });
+  await failures;
 });
