@@ -712,8 +712,8 @@ async function closeLeftOpen(store: AncestorStore, ends: { A: Endpoint; B: Endpo
   for (const d of left) {
     const ep = ends[d.side];
     const e = await ep.stat(d.path).catch(() => undefined);
-    const opened = openedToOwner({ ...(e as Entry), mode: d.mode }).mode;
-    if (e?.kind !== 'dir' || e.mode === d.mode || e.mode !== opened) continue;
+    if (e?.kind !== 'dir' || e.mode === d.mode) continue;
+    if (e.mode !== openedToOwner({ ...e, mode: d.mode }).mode) continue; // changed since
     await ep.setMeta(d.path, 'dir', { mode: d.mode, mtimeNs: e.mtimeNs }, ANY_DIR).catch(() => {});
   }
   store.clearOpened();
