@@ -521,9 +521,11 @@ export async function planTwoWay(
    * (DirTimes, children first: before any mode change its parent plans for it). Openings run
    * first of all (order(): a rename into another directory, planned where the new name is, or
    * a Clear deletion, may come before this directory's own operations), parents first.
-   * Nothing is recorded: the mode it ends with is the one it had, or the one its parent's
-   * decision gives it. Its entry comes from its parent's listing: a directory the plan makes,
-   * or where a file stands, has none, and nothing to open.
+   * The ancestor records nothing: the mode it ends with is the one it had, or the one its
+   * parent's decision gives it; the mode to give back is kept (opened_dirs) until the run
+   * ends, for the next run to close it if this one never does (closeLeftOpen). Its entry comes
+   * from its parent's listing: a directory the plan makes, or where a file stands, has none,
+   * and nothing to open.
    */
   async function openToOwner(side: Side, path: RelPath, ctx: DirCtx): Promise<void> {
     const self = ctx.present ? ctx.self?.() : undefined;
