@@ -45,10 +45,8 @@ typedef struct {
   // Every job's three paths, each ending in a NUL, as JavaScript joined them.
   char *paths;
   // Where the results go: RESULT doubles per job (see results()).
-  napi_ref out;
   double *out_data;
-  napi_ref callback;
-  napi_async_work work;
+  batch_hold_t hold;
 } batch_t;
 
 static int64_t mtime_ns(const struct stat *st) {
@@ -205,9 +203,7 @@ static void execute(napi_env env, void *data) {
 static void batch_free(napi_env env, batch_t *b) {
   free(b->jobs);
   free(b->paths);
-  if (b->out) napi_delete_reference(env, b->out);
-  if (b->callback) napi_delete_reference(env, b->callback);
-  if (b->work) napi_delete_async_work(env, b->work);
+  batch_release(env, &b->hold);
   free(b);
 }
 
@@ -224,22 +220,14 @@ static void results(batch_t *b) {
     r[1] = j->code == COPIED ? (double)j->bytes : j->err;
     r[2] = j->call;
     r[3] = j->at;
-    for (int w = 0; w < 4; w++) {
-      const uint8_t *d = j->digest + 4 * w;
-      r[4 + w] = (double)((uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3]);
-    }
+    digest_words(j->digest, r + 4);
   }
 }
 
 static void complete(napi_env env, napi_status status, void *data) {
   batch_t *b = data;
-  napi_value arg;
-  napi_get_undefined(env, &arg);
-  if (status != napi_ok)
-    napi_create_string_utf8(env, "concord native copy failed", NAPI_AUTO_LENGTH, &arg);
-  else
-    results(b);
-  call_back(env, b->callback, 1, &arg);
+  if (status == napi_ok) results(b);
+  batch_call_back(env, status, &b->hold, "concord native copy failed");
   batch_free(env, b);
 }
 
@@ -267,15 +255,6 @@ static int jobs_from(batch_t *b, size_t paths_len, const int64_t *nums) {
     if (j->size < 0) return 0;
   }
   return 1;
-}
-
-static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **data,
-                       size_t *length) {
-  bool is;
-  napi_typedarray_type type;
-  return napi_is_typedarray(env, v, &is) == napi_ok && is &&
-         napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) == napi_ok &&
-         type == want;
 }
 
 /**
@@ -309,10 +288,7 @@ static napi_value copy_async(napi_env env, napi_callback_info info) {
     batch_free(env, b);
     return fail(env, "copyAsync: three paths and six numbers per job expected");
   }
-  // References keep `out` (and the memory written into) alive until the callback.
-  if (napi_create_reference(env, argv[2], 1, &b->out) != napi_ok ||
-      !queue_work(env, "concord.copyAsync", argv[3], &b->callback, execute, complete, b,
-                  &b->work)) {
+  if (!batch_queue(env, "concord.copyAsync", argv[2], argv[3], &b->hold, execute, complete, b)) {
     batch_free(env, b);
     return fail(env, "copyAsync: could not queue the copies");
   }

@@ -25,7 +25,7 @@ void concord_xxh3_128(const void *buf, size_t n, uint8_t out[16]) {
 // The outcomes that are not a digest; the codes are read by src/endpoint/local/native-hash.ts.
 enum { CHANGED_BEFORE = 1, CHANGED_WHILE = 2, FAILED = 4 };
 // The call that failed, as NATIVE_CALLS in src/endpoint/local/native.ts names them.
-enum { C_OPEN = 0, C_FSTAT = 1, C_READ = 2 };
+enum { C_OPEN = 0, C_FSTAT = 1, C_READ = 2, C_MALLOC = 10 };
 
 static int64_t ns(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
 
@@ -114,14 +114,11 @@ static napi_value hash_file(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   char path[4096];
   int64_t *expect;
-  napi_typedarray_type type;
-  bool is;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
       napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok ||
-      len >= sizeof path - 1 || napi_is_typedarray(env, argv[1], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, argv[1], &type, &n_expect, (void **)&expect, NULL, NULL) !=
-          napi_ok ||
-      type != napi_bigint64_array || n_expect < 3)
+      len >= sizeof path - 1 ||
+      !typed_array(env, argv[1], napi_bigint64_array, (void **)&expect, &n_expect) ||
+      n_expect < 3)
     return fail(env, "hashFile(absPath, BigInt64Array [ino, size, mtimeNs])");
   unsigned char buf[65536];
   hashed_t h;
@@ -136,8 +133,7 @@ typedef struct {
   const char **path;
   int64_t *expect;
   double *out_data;
-  napi_ref out, callback;
-  napi_async_work work;
+  batch_hold_t hold;
 } hash_batch_t;
 
 enum { HASH_RESULT = 7 };
@@ -153,14 +149,11 @@ static void hash_execute(napi_env env, void *data) {
     double *r = b->out_data + HASH_RESULT * i;
     hashed_t h;
     if (buf) hash_path(b->path[i], b->expect + 3 * i, buf, cap, &h);
-    else h = (hashed_t){.code = FAILED, .err = ENOMEM, .call = C_READ};
+    else h = (hashed_t){.code = FAILED, .err = ENOMEM, .call = C_MALLOC};
     r[0] = h.code;
     r[1] = h.err;
     r[2] = h.call;
-    for (int w = 0; w < 4; w++) {
-      const uint8_t *d = h.digest + 4 * w;
-      r[3 + w] = (double)((uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3]);
-    }
+    digest_words(h.digest, r + 3);
   }
   free(buf);
 }
@@ -169,19 +162,13 @@ static void hash_batch_free(napi_env env, hash_batch_t *b) {
   free(b->paths);
   free(b->path);
   free(b->expect);
-  if (b->out) napi_delete_reference(env, b->out);
-  if (b->callback) napi_delete_reference(env, b->callback);
-  if (b->work) napi_delete_async_work(env, b->work);
+  batch_release(env, &b->hold);
   free(b);
 }
 
 static void hash_complete(napi_env env, napi_status status, void *data) {
   hash_batch_t *b = data;
-  napi_value arg;
-  napi_get_undefined(env, &arg);
-  if (status != napi_ok)
-    napi_create_string_utf8(env, "concord native hash failed", NAPI_AUTO_LENGTH, &arg);
-  call_back(env, b->callback, 1, &arg);
+  batch_call_back(env, status, &b->hold, "concord native hash failed");
   hash_batch_free(env, b);
 }
 
@@ -199,17 +186,11 @@ static napi_value hash_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   int64_t *expect;
   void *out;
-  napi_typedarray_type type;
-  bool is;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
       napi_get_value_string_utf8(env, argv[0], NULL, 0, &paths_len) != napi_ok ||
-      napi_is_typedarray(env, argv[1], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, argv[1], &type, &n_expect, (void **)&expect, NULL, NULL) !=
-          napi_ok ||
-      type != napi_bigint64_array || n_expect % 3 != 0 ||
-      napi_is_typedarray(env, argv[2], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, argv[2], &type, &out_len, &out, NULL, NULL) != napi_ok ||
-      type != napi_float64_array || out_len < n_expect / 3 * HASH_RESULT)
+      !typed_array(env, argv[1], napi_bigint64_array, (void **)&expect, &n_expect) ||
+      !typed_array(env, argv[2], napi_float64_array, &out, &out_len) || n_expect % 3 != 0 ||
+      out_len < n_expect / 3 * HASH_RESULT)
     return fail(env, "hashAsync(paths, BigInt64Array, Float64Array, callback)");
   hash_batch_t *b = calloc(1, sizeof *b);
   if (!b) return fail(env, "hashAsync: out of memory");
@@ -236,10 +217,8 @@ static napi_value hash_async(napi_env env, napi_callback_info info) {
     hash_batch_free(env, b);
     return fail(env, "hashAsync: a path and three numbers per job expected");
   }
-  // The reference keeps `out` (and the memory written into) alive until the callback.
-  if (napi_create_reference(env, argv[2], 1, &b->out) != napi_ok ||
-      !queue_work(env, "concord.hashAsync", argv[3], &b->callback, hash_execute, hash_complete,
-                  b, &b->work)) {
+  if (!batch_queue(env, "concord.hashAsync", argv[2], argv[3], &b->hold, hash_execute,
+                   hash_complete, b)) {
     hash_batch_free(env, b);
     return fail(env, "hashAsync: could not queue the hashes");
   }
@@ -250,13 +229,9 @@ static napi_value hash_async(napi_env env, napi_callback_info info) {
 static napi_value hash_bytes(napi_env env, napi_callback_info info) {
   size_t argc = 1, n;
   napi_value argv[1];
-  napi_typedarray_type type;
   void *data;
-  bool is;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_is_typedarray(env, argv[0], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, argv[0], &type, &n, &data, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array)
+      !typed_array(env, argv[0], napi_uint8_array, &data, &n))
     return fail(env, "hashBytes(Uint8Array)");
   uint8_t digest[16];
   concord_xxh3_128(data, n, digest);

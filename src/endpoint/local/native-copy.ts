@@ -1,20 +1,12 @@
 import { type Copied, type CopyJob, SMALL_FILE, sourceChanged, tempName } from './copy-file.ts';
-import { TickQueue } from './fifo.ts';
 import { NATIVE_CALLS, type NativeCopier, systemError } from './native.ts';
+import { hexWords, NativeBatches } from './native-batch.ts';
 import { targetAppeared } from './precondition.ts';
 
-/** Copies per call: enough that waking a pool thread (20-80 us here) is paid rarely. */
-const MAX_BATCH = 64;
-/** Calls at once: libuv's pool has 4 threads; a copy often waits on the disk's journal. */
-const IN_FLIGHT = 4;
-/** Results per job in the Float64Array: see NativeCopier.copyAsync. */
-const RESULT = 8;
-
-interface Waiting {
+/** A copy as the batch call takes it: the job and its temporary name. */
+interface Queued {
   job: CopyJob;
   tmp: string;
-  resolve: (c: Copied) => void;
-  reject: (e: unknown) => void;
 }
 
 /**
@@ -25,12 +17,28 @@ interface Waiting {
  * keep in the trash.
  */
 export class NativeCopies {
-  private readonly copier: NativeCopier;
-  private readonly queue = new TickQueue<Waiting>(() => this.pump());
-  private inFlight = 0;
+  private readonly batches: NativeBatches<Queued, Copied>;
 
   constructor(copier: NativeCopier) {
-    this.copier = copier;
+    this.batches = new NativeBatches({
+      nums: 6,
+      results: 8, // see NativeCopier.copyAsync
+      pack: ({ job, tmp }, nums, at) => {
+        nums[at] = BigInt.asIntN(64, job.expect.ino);
+        nums[at + 1] = BigInt(job.expect.size);
+        nums[at + 2] = job.expect.mtimeNs;
+        nums[at + 3] = BigInt(job.mode);
+        nums[at + 4] = job.mtimeNs;
+        nums[at + 5] = (job.fsync ? 1n : 0n) | (job.hash ? 2n : 0n);
+        return `${job.src}\0${tmp}\0${job.dst}\0`;
+      },
+      call: (paths, nums, out, done) => copier.copyAsync(paths, nums, out, done),
+      unpack: (r, q) => {
+        if (r[0] !== 0) return copyError(r, q);
+        const bytes = r[1] as number;
+        return q.job.hash ? { bytes, hash: hexWords(r.subarray(4)) } : { bytes };
+      },
+    });
   }
 
   /** Whether `job` is one this copy makes (the caller copies the others itself). */
@@ -39,55 +47,11 @@ export class NativeCopies {
   }
 
   copy(job: CopyJob): Promise<Copied> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ job, tmp: tempName(job.dst), resolve, reject });
-    });
-  }
-
-  private pump(): void {
-    while (this.inFlight < IN_FLIGHT && this.queue.length > 0) {
-      const n = Math.min(MAX_BATCH, Math.ceil(this.queue.length / IN_FLIGHT));
-      this.send(this.queue.take(n));
-    }
-  }
-
-  private send(part: Waiting[]): void {
-    let paths = '';
-    const nums = new BigInt64Array(part.length * 6);
-    part.forEach((w, i) => {
-      const { job } = w;
-      paths += `${job.src}\0${w.tmp}\0${job.dst}\0`;
-      nums[6 * i] = BigInt.asIntN(64, job.expect.ino);
-      nums[6 * i + 1] = BigInt(job.expect.size);
-      nums[6 * i + 2] = job.expect.mtimeNs;
-      nums[6 * i + 3] = BigInt(job.mode);
-      nums[6 * i + 4] = job.mtimeNs;
-      nums[6 * i + 5] = (job.fsync ? 1n : 0n) | (job.hash ? 2n : 0n);
-    });
-    const out = new Float64Array(part.length * RESULT);
-    this.inFlight++;
-    this.copier.copyAsync(paths, nums, out, (err) => {
-      this.inFlight--;
-      part.forEach((w, i) => {
-        const r = out.subarray(RESULT * i, RESULT * (i + 1));
-        if (err) w.reject(err);
-        else if (r[0] !== 0) w.reject(copyError(r, w));
-        else if (w.job.hash) w.resolve({ bytes: r[1] as number, hash: hexWords(r.subarray(4)) });
-        else w.resolve({ bytes: r[1] as number });
-      });
-      this.pump();
-    });
+    return this.batches.run({ job, tmp: tempName(job.dst) });
   }
 }
 
-/** 32-bit words, most significant first, as hex. */
-export function hexWords(words: Float64Array): string {
-  let hex = '';
-  for (const w of words) hex += w.toString(16).padStart(8, '0');
-  return hex;
-}
-
-function copyError([code, errno, call, at]: Float64Array, { job, tmp }: Waiting): Error {
+function copyError([code, errno, call, at]: Float64Array, { job, tmp }: Queued): Error {
   switch (code) {
     case 1:
       return sourceChanged(job.shown, 'before');

@@ -1,8 +1,7 @@
 import { ChangedDuringSync } from '../endpoint.ts';
-import { TickQueue } from './fifo.ts';
 import type { HashJob } from './hash-file.ts';
 import { NATIVE_CALLS, type NativeHasher, systemError } from './native.ts';
-import { hexWords } from './native-copy.ts';
+import { hexWords, NativeBatches } from './native-batch.ts';
 
 /**
  * hashFileSync's hash (XXH3-128 hex, the same checks and errors) made by native/hash_file.c:
@@ -17,10 +16,11 @@ export function nativeHashFile(hasher: NativeHasher, job: HashJob): string {
   throw hashError(r[0], r[1], r[2], job);
 }
 
-function setExpect(expect: BigInt64Array, i: number, job: HashJob): void {
-  expect[3 * i] = BigInt.asIntN(64, job.expect.ino);
-  expect[3 * i + 1] = BigInt(job.expect.size);
-  expect[3 * i + 2] = job.expect.mtimeNs;
+/** The job's inode, size and mtime (ns) at `expect[at..]`. */
+function setExpect(expect: BigInt64Array, at: number, job: HashJob): void {
+  expect[at] = BigInt.asIntN(64, job.expect.ino);
+  expect[at + 1] = BigInt(job.expect.size);
+  expect[at + 2] = job.expect.mtimeNs;
 }
 
 function hashError(code: number, errno: number, call: number, job: HashJob): Error {
@@ -31,19 +31,6 @@ function hashError(code: number, errno: number, call: number, job: HashJob): Err
   return systemError(errno, NATIVE_CALLS[call] ?? 'hash', job.abs);
 }
 
-/** Files per call: enough that waking a pool thread (20-80 us here) is paid rarely. */
-const MAX_BATCH = 64;
-/** Calls at once: libuv's pool has 4 threads. */
-const IN_FLIGHT = 4;
-/** Results per file in the Float64Array: see NativeHasher.hashAsync. */
-const RESULT = 7;
-
-interface Waiting {
-  job: HashJob;
-  resolve: (hash: string) => void;
-  reject: (e: unknown) => void;
-}
-
 /**
  * Files hashed by native/hash_file.c on libuv's pool, in batches of what was asked in the same
  * tick (a directory's files, usually), with nativeHashFile's checks and errors. A first
@@ -51,46 +38,25 @@ interface Waiting {
  * cloning the jobs and the round trips took the main thread longer than the hashing took.
  */
 export class NativeHashes {
-  private readonly hasher: NativeHasher;
-  private readonly queue = new TickQueue<Waiting>(() => this.pump());
-  private inFlight = 0;
+  private readonly batches: NativeBatches<HashJob, string>;
 
   constructor(hasher: NativeHasher) {
-    this.hasher = hasher;
+    this.batches = new NativeBatches({
+      nums: 3,
+      results: 7, // see NativeHasher.hashAsync
+      pack: (job, nums, at) => {
+        setExpect(nums, at, job);
+        return `${job.abs}\0`;
+      },
+      call: (paths, nums, out, done) => hasher.hashAsync(paths, nums, out, done),
+      unpack: (r, job) =>
+        r[0] !== 0
+          ? hashError(r[0] as number, r[1] as number, r[2] as number, job)
+          : hexWords(r.subarray(3)),
+    });
   }
 
   hash(job: HashJob): Promise<string> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
-    });
-  }
-
-  private pump(): void {
-    while (this.inFlight < IN_FLIGHT && this.queue.length > 0) {
-      const n = Math.min(MAX_BATCH, Math.ceil(this.queue.length / IN_FLIGHT));
-      this.send(this.queue.take(n));
-    }
-  }
-
-  private send(part: Waiting[]): void {
-    let paths = '';
-    const expect = new BigInt64Array(part.length * 3);
-    part.forEach((w, i) => {
-      paths += `${w.job.abs}\0`;
-      setExpect(expect, i, w.job);
-    });
-    const out = new Float64Array(part.length * RESULT);
-    this.inFlight++;
-    this.hasher.hashAsync(paths, expect, out, (err) => {
-      this.inFlight--;
-      part.forEach((w, i) => {
-        const r = out.subarray(RESULT * i, RESULT * (i + 1));
-        if (err) w.reject(err);
-        else if (r[0] !== 0)
-          w.reject(hashError(r[0] as number, r[1] as number, r[2] as number, w.job));
-        else w.resolve(hexWords(r.subarray(3)));
-      });
-      this.pump();
-    });
+    return this.batches.run(job);
   }
 }
