@@ -802,7 +802,7 @@ export async function runTwoWay(
       applying = true;
       deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
     }
-    noteOpenings(store, [op]);
+    if (op.closedMode !== undefined) noteOpenings(store, [op]);
     await (op.side === 'A' ? toA : toB).add(op);
   };
   if (!opts.dryRun) await closeLeftOpen(store, ends);

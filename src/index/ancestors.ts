@@ -39,6 +39,8 @@ export class AncestorStore {
   private readonly deleteRange: Statement<[number, string, string]>;
   private readonly batch: WriteBatch;
   private digestCache: Map<RelPath, [string, string]> | undefined;
+  /** Whether opened_dirs may hold rows of this pair (unknown until opened() or noteOpened()). */
+  private mayHaveOpened = true;
   private readonly upsertDigests: Statement;
 
   constructor(db: StateDb, pair: number, swapped = false) {
@@ -243,6 +245,7 @@ export class AncestorStore {
    */
   noteOpened(dirs: readonly { side: 'A' | 'B'; path: RelPath; mode: number }[]): void {
     if (dirs.length === 0) return;
+    this.mayHaveOpened = true;
     const put = this.db.prepare(
       'INSERT OR REPLACE INTO opened_dirs (pair, side, path, mode) VALUES (?, ?, ?, ?)',
     );
@@ -260,6 +263,7 @@ export class AncestorStore {
       )
       .raw(true)
       .all(this.pair);
+    this.mayHaveOpened = rows.length > 0;
     return rows.map(([side, path, mode]) => ({
       side: (side === 'a') !== this.swapped ? 'A' : 'B',
       path,
@@ -269,6 +273,9 @@ export class AncestorStore {
 
   /** Forgets every opened folder of the pair (they are closed again). */
   clearOpened(): void {
+    // Most runs open nothing: no write for them.
+    if (!this.mayHaveOpened) return;
+    this.mayHaveOpened = false;
     this.flush();
     this.db.prepare('DELETE FROM opened_dirs WHERE pair = ?').run(this.pair);
   }

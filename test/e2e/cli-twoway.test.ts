@@ -863,6 +863,31 @@ describe('permissions: a crash with a folder opened', () => {
     for (const root of [A, B]) assert.equal(readTree(root)['closed/']?.mode, 0o555, root);
     assert.equal(counts(r).metadataUpdated, 0);
   });
+
+  test('S15: a folder the crash left open but the user gave another mode since keeps that mode, and it travels', async (t) => {
+    const { dir, A, B } = roots(t, {
+      'mine/keep': { content: 'keep', mtime: T1 },
+      mine: { dir: true, mode: 0o555, mtime: T1 },
+    });
+    const as = prepareForNobody(dir);
+    const first = await cli(['sync', A, B], as);
+    assert.equal(first.code, 0, first.stderr);
+    chmodSync(join(A, 'mine'), 0o755);
+    for (let i = 0; i < 3000; i++) writeFileSync(join(A, 'mine', `f${i}`), `file ${i}`);
+    chmodSync(join(A, 'mine'), 0o555);
+    prepareForNobody(dir);
+    const crashed = await cli(['sync', A, B, '--json', '--concurrency', '1'], {
+      ...as,
+      killWhen: (out) => out.includes('"type":"op"'),
+    });
+    assert.notEqual(crashed.code, 0);
+    assert.equal(readTree(B)['mine/']?.mode, 0o755, 'the crash left the folder open');
+    chmodSync(join(B, 'mine'), 0o700);
+    const r = await cli(['sync', A, B, '--json'], as);
+    assert.equal(r.code, 0, r.stderr);
+    assertSameTrees(A, B);
+    for (const root of [A, B]) assert.equal(readTree(root)['mine/']?.mode, 0o700, root);
+  });
 });
 
 describe('quiet folders', () => {
