@@ -22,3 +22,11 @@ export function openedToOwner(model: Entry): Entry {
 export function changesEntries(o: Operation): boolean {
   return o.op !== 'set-meta';
 }
+
+/**
+ * Whether a folder that a run opened (its mode was `closedMode`) is still as that run left it,
+ * so that a later run may give it `closedMode` back: a mode anyone set since is theirs.
+ */
+export function leftOpened(e: Entry | undefined, closedMode: number): e is Entry {
+  return e?.kind === 'dir' && e.mode !== closedMode && e.mode === (closedMode | OWNER_WX);
+}

@@ -264,7 +264,7 @@ export async function scanAndPlan(
     if (dstCache && dstEntries) dstCache.fill(dstEntries);
     out.hashReused += (srcCache?.reused ?? 0) + (dstCache?.reused ?? 0);
     const first = diffOneWay(full);
-    const settle = (decided: OneWayDir) => {
+    const recordSeen = (decided: OneWayDir) => {
       if (srcCache && srcEntries && srcList)
         srcCache.record(srcEntries, srcList.complete, srcPacked);
       if (dstCache && dstEntries && dstList)
@@ -274,7 +274,7 @@ export async function scanAndPlan(
     // Only files wait for hashes: which subdirectories to visit is known now, so the walk goes
     // on while this directory's files are read, and its operations follow in walk order.
     const queued: (typeof inOrder)[number] = { seen: { dir, dstEntries: dstEntries?.length ?? 0 } };
-    if (first.needsHash.length === 0) queued.decided = settle(first);
+    if (first.needsHash.length === 0) queued.decided = recordSeen(first);
     else {
       queued.hashing = hashBoth(
         [src, srcCache],
@@ -287,7 +287,7 @@ export async function scanAndPlan(
       ).then((n) => {
         out.hashed += n;
         // Files that could not be hashed stay undecided: left alone this run (reported).
-        queued.decided = settle(diffOneWay(full));
+        queued.decided = recordSeen(diffOneWay(full));
       });
       queued.hashing.catch(() => {}); // thrown where emitDecided awaits it
     }
@@ -415,28 +415,23 @@ async function hashBoth(
 ): Promise<number> {
   const wanted = new Set(names);
   let hashed = 0;
-  const sides = [
-    [src, srcEntries, 'A'],
-    [dst, dstEntries, 'B'],
-  ] as const;
-  // Both sides at once: one side alone left a hashing thread idle.
+  const wants = (e: Entry) => wanted.has(e.name) && e.hash === undefined;
+  // Both sides at once: one side after the other left a hashing thread idle.
+  const jobs = [
+    ...srcEntries.filter(wants).map((e) => ({ e, ep: src[0], cache: src[1], side: 'A' as const })),
+    ...dstEntries.filter(wants).map((e) => ({ e, ep: dst[0], cache: dst[1], side: 'B' as const })),
+  ];
   await Promise.all(
-    sides.map(([[ep, cache], entries, side]) => {
-      const hashFile = (p: RelPath, e: Entry) => ep.hash(p, e);
-      return Promise.all(
-        entries.map(async (e) => {
-          if (!wanted.has(e.name) || e.hash !== undefined) return;
-          const path = join(dir, e.name);
-          try {
-            if (cache) await cache.hash(e, hashFile);
-            else e.hash = await hashFile(path, e);
-            hashed++;
-          } catch (err) {
-            const code = err instanceof ChangedDuringSync ? 'changed-during-sync' : 'unreadable';
-            problems.push(problem(path, code, `cannot hash: ${errText(err)}`, { side }));
-          }
-        }),
-      );
+    jobs.map(async ({ e, ep, cache, side }) => {
+      const path = join(dir, e.name);
+      try {
+        if (cache) await cache.hash(e, (p, x) => ep.hash(p, x));
+        else e.hash = await ep.hash(path, e);
+        hashed++;
+      } catch (err) {
+        const code = err instanceof ChangedDuringSync ? 'changed-during-sync' : 'unreadable';
+        problems.push(problem(path, code, `cannot hash: ${errText(err)}`, { side }));
+      }
     }),
   );
   return hashed;

@@ -1,6 +1,6 @@
 import { Executor } from '../apply/execute.ts';
 import { caseConflicts } from '../core/case-fold.ts';
-import { changesEntries, closedToOwner, openedToOwner } from '../core/closed-dir.ts';
+import { changesEntries, closedToOwner, leftOpened, openedToOwner } from '../core/closed-dir.ts';
 import { type Choice, choose, type Policy, resolve } from '../core/conflict.ts';
 import type { Entry } from '../core/entry.ts';
 import { type FilterSpec, makeFilter } from '../core/filter.ts';
@@ -668,18 +668,18 @@ async function inBatches<T>(xs: readonly T[], fn: (x: T) => Promise<void>): Prom
 
 /**
  * Execution order: phase by phase; writes parent-first, deletions and times children-first.
- * The openings of closed directories (the only set-meta of the Clear phase) come first of all,
- * parents first, so that every rename and deletion finds its directory open.
+ * The openings of closed directories (`closedMode`) come first of all, parents first, so that
+ * every rename and deletion finds its directory open.
  */
 function order(ops: TwoWayOp[]): TwoWayOp[] {
   const by: TwoWayOp[][] = [[], [], [], []];
   for (const o of ops) (by[o.phase] as TwoWayOp[]).push(o);
   const [clear, write, del, times] = by as [TwoWayOp[], TwoWayOp[], TwoWayOp[], TwoWayOp[]];
-  const openings = clear.filter((o) => o.op === 'set-meta');
+  const openings = clear.filter((o) => o.closedMode !== undefined);
   // A move aside (Clear) must run before the deletions that clear its directory's siblings,
   // and in any order among themselves: keep them first, in emission order.
   const moves = clear.filter((o) => o.op === 'move');
-  const clears = clear.filter((o) => o.op !== 'move' && o.op !== 'set-meta').reverse();
+  const clears = clear.filter((o) => o.op !== 'move' && o.closedMode === undefined).reverse();
   return [...openings, ...moves, ...clears, ...write, ...del.reverse(), ...times.reverse()];
 }
 
@@ -714,8 +714,7 @@ async function closeLeftOpen(store: AncestorStore, ends: { A: Endpoint; B: Endpo
   for (const d of left) {
     const ep = ends[d.side];
     const e = await ep.stat(d.path).catch(() => undefined);
-    if (e?.kind !== 'dir' || e.mode === d.mode) continue;
-    if (e.mode !== openedToOwner({ ...e, mode: d.mode }).mode) continue; // changed since
+    if (!leftOpened(e, d.mode)) continue;
     await ep.setMeta(d.path, 'dir', { mode: d.mode, mtimeNs: e.mtimeNs }, ANY_DIR).catch(() => {});
   }
   store.clearOpened();
