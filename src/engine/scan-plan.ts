@@ -21,16 +21,11 @@ import {
 } from '../core/packed.ts';
 import { basename, join, type RelPath } from '../core/path.ts';
 import type { Operation } from '../core/plan.ts';
-import { type Problem, problem } from '../core/problem.ts';
-import {
-  ChangedDuringSync,
-  type Endpoint,
-  type Listing,
-  type PackedListing,
-} from '../endpoint/endpoint.ts';
-import { errText } from '../errors.ts';
+import type { Problem } from '../core/problem.ts';
+import type { Endpoint, Listing, PackedListing } from '../endpoint/endpoint.ts';
 import type { Emit } from '../jobs/events.ts';
 import { DirCache, finishScan, type HashCache, indexedHashes } from '../scan/hash-cache.ts';
+import { hashOrReport } from '../scan/hash-entry.ts';
 
 export interface ScanPlanOptions {
   mode: OneWayMode;
@@ -416,23 +411,20 @@ async function hashBoth(
   const wanted = new Set(names);
   let hashed = 0;
   const wants = (e: Entry) => wanted.has(e.name) && e.hash === undefined;
+  const hashOne = (e: Entry, [ep, cache]: [Endpoint, DirCache | undefined], side: 'A' | 'B') =>
+    hashOrReport(
+      e,
+      join(dir, e.name),
+      cache ? (_, x) => cache.hash(x, (p, y) => ep.hash(p, y)) : (p, x) => ep.hash(p, x),
+      problems,
+      side,
+    ).then((ok) => {
+      if (ok) hashed++;
+    });
   // Both sides at once: one side after the other left a hashing thread idle.
-  const jobs = [
-    ...srcEntries.filter(wants).map((e) => ({ e, ep: src[0], cache: src[1], side: 'A' as const })),
-    ...dstEntries.filter(wants).map((e) => ({ e, ep: dst[0], cache: dst[1], side: 'B' as const })),
-  ];
-  await Promise.all(
-    jobs.map(async ({ e, ep, cache, side }) => {
-      const path = join(dir, e.name);
-      try {
-        if (cache) await cache.hash(e, (p, x) => ep.hash(p, x));
-        else e.hash = await ep.hash(path, e);
-        hashed++;
-      } catch (err) {
-        const code = err instanceof ChangedDuringSync ? 'changed-during-sync' : 'unreadable';
-        problems.push(problem(path, code, `cannot hash: ${errText(err)}`, { side }));
-      }
-    }),
-  );
+  const jobs: Promise<void>[] = [];
+  for (const e of srcEntries) if (wants(e)) jobs.push(hashOne(e, src, 'A'));
+  for (const e of dstEntries) if (wants(e)) jobs.push(hashOne(e, dst, 'B'));
+  await Promise.all(jobs);
   return hashed;
 }

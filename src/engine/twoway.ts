@@ -45,14 +45,10 @@ import {
   moveCandidates,
   movedOnBoth,
 } from '../core/twoway-moves.ts';
-import {
-  ChangedDuringSync,
-  type Endpoint,
-  type Listing,
-  type PackedListing,
-} from '../endpoint/endpoint.ts';
-import { ConcordError, errText } from '../errors.ts';
+import type { Endpoint, Listing, PackedListing } from '../endpoint/endpoint.ts';
+import { ConcordError } from '../errors.ts';
 import type { AncestorStore } from '../index/ancestors.ts';
+import { hashOrReport } from '../scan/hash-entry.ts';
 import { listingDigest } from '../scan/listing-digest.ts';
 import { type Deps, type Summary, stoppable } from './oneway.ts';
 import { dirIndices, keepsAll } from './scan-plan.ts';
@@ -644,19 +640,17 @@ export async function planTwoWay(
   ): Promise<number> {
     const wanted = new Set(names);
     let n = 0;
-    await Promise.all(
-      list.map(async (e) => {
-        if (!wanted.has(e.name) || e.kind !== 'file' || e.hash !== undefined) return;
-        const path = join(dir, e.name);
-        try {
-          e.hash = await ep.hash(path, e);
-          n++;
-        } catch (err) {
-          const code = err instanceof ChangedDuringSync ? 'changed-during-sync' : 'unreadable';
-          plan.problems.push(problem(path, code, `cannot hash: ${errText(err)}`, { side }));
-        }
-      }),
-    );
+    const jobs: Promise<void>[] = [];
+    for (const e of list) {
+      if (!wanted.has(e.name) || e.kind !== 'file' || e.hash !== undefined) continue;
+      const hashFile = (p: RelPath, x: Entry) => ep.hash(p, x);
+      jobs.push(
+        hashOrReport(e, join(dir, e.name), hashFile, plan.problems, side).then((ok) => {
+          if (ok) n++;
+        }),
+      );
+    }
+    await Promise.all(jobs);
     return n;
   }
 }

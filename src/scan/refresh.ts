@@ -1,9 +1,9 @@
 import type { FilterSpec } from '../core/filter.ts';
 import { join } from '../core/path.ts';
-import { type Problem, problem } from '../core/problem.ts';
-import { ChangedDuringSync, type Endpoint } from '../endpoint/endpoint.ts';
-import { errText } from '../errors.ts';
+import type { Problem } from '../core/problem.ts';
+import type { Endpoint } from '../endpoint/endpoint.ts';
 import { DirCache, finishScan, type HashCache } from './hash-cache.ts';
+import { hashOrReport } from './hash-entry.ts';
 import { walkRoot } from './walk.ts';
 
 export interface IndexCounts {
@@ -57,17 +57,16 @@ export async function refreshIndex(
         }
       }
       const done = Promise.all(
-        unknown.map(async (e) => {
-          try {
-            await dc.hash(e, (p, x) => ep.hash(p, x));
-            counts.hashedNow++;
-          } catch (err) {
-            const code = err instanceof ChangedDuringSync ? 'changed-during-sync' : 'unreadable';
-            counts.problems.push(
-              problem(join(w.dir, e.name), code, `cannot hash: ${errText(err)}`),
-            );
-          }
-        }),
+        unknown.map((e) =>
+          hashOrReport(
+            e,
+            join(w.dir, e.name),
+            (_, x) => dc.hash(x, (p, y) => ep.hash(p, y)),
+            counts.problems,
+          ).then((ok) => {
+            if (ok) counts.hashedNow++;
+          }),
+        ),
       ).then(() => {
         // A file that could not be hashed is recorded without a hash: read again next time.
         dc.record(w.entries, w.complete, w.packed);

@@ -1,6 +1,6 @@
 import type { Entry } from '../core/entry.ts';
 import type { FilterSpec } from '../core/filter.ts';
-import { reusableHash, statKey } from '../core/hash-reuse.ts';
+import { reusableHash, stampKey } from '../core/hash-reuse.ts';
 import { comparePaths, join, type RelPath } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
@@ -62,11 +62,10 @@ export async function rootStatus(
     if (e.kind === 'dir') return r.mode !== e.mode ? 'metadata' : undefined;
     if (e.kind === 'symlink') return r.target !== e.target ? 'modified' : undefined;
     if (r.size !== e.size) return 'modified';
-    const key = statKey({ ...e, dev });
+    const key = stampKey(e, dev);
     // The key ends with mtime:ctime; an equal mtime leaves the same text before the ctime.
     const metaSame = r.mode === e.mode && mtimeOf(r.stat) === String(e.mtimeNs);
-    if (reusableHash(r, { ...e, dev }, undefined, key) !== undefined)
-      return metaSame ? undefined : 'metadata';
+    if (reusableHash(r, e, key) !== undefined) return metaSame ? undefined : 'metadata';
     // Stat changed (or the row is racy): the content decides, when the index knows it.
     if (r.hash === undefined) return metaSame && r.stat === key ? undefined : 'modified';
     try {

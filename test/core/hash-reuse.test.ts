@@ -75,15 +75,15 @@ const cases: { name: string; known: Known | undefined; now: Seen; expect: string
 
 for (const c of cases) {
   test(`reusableHash: ${c.name}`, () => {
-    assert.equal(reusableHash(c.known, c.now), c.expect);
+    assert.equal(reusableHash(c.known, c.now, statKey(c.now)), c.expect);
   });
 }
 
 test('isRacy: the window is the granularity after the later of mtime and ctime', () => {
-  assert.equal(isRacy({ mtimeNs: T, ctimeNs: T, hashedNs: T + 2n * S - 1n }), true);
-  assert.equal(isRacy({ mtimeNs: T, ctimeNs: T, hashedNs: T + 2n * S }), false);
-  assert.equal(isRacy({ mtimeNs: T, ctimeNs: T, hashedNs: T + S }, S), false);
-  assert.equal(isRacy({ mtimeNs: T, ctimeNs: T, hashedNs: undefined }), true);
+  assert.equal(isRacy({ mtimeNs: T, ctimeNs: T }, T + 2n * S - 1n), true);
+  assert.equal(isRacy({ mtimeNs: T, ctimeNs: T }, T + 2n * S), false);
+  assert.equal(isRacy({ mtimeNs: T, ctimeNs: T }, T + S, S), false);
+  assert.equal(isRacy({ mtimeNs: T, ctimeNs: T }, undefined), true);
 });
 
 test('isRacyListed: an entry modified within one timestamp step of now is racy, by its mtime only', () => {
