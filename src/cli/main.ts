@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { nativeLister } from '../endpoint/local/native.ts';
 import { prestartWalkers } from '../endpoint/local/walk-ahead.ts';
 import { ConcordError, EXIT, errText, exitCodeOf } from '../errors.ts';
+import { concordHome, STATE_DB } from '../index/home.ts';
+import { stateError } from '../index/state-error.ts';
 import { PACKAGE_ROOT } from '../package-root.ts';
 import type { Out } from './render.ts';
 
@@ -106,9 +109,15 @@ export async function main(argv: string[], out: Out = process): Promise<number> 
         });
     }
   } catch (err) {
-    if (err instanceof ConcordError) {
-      out.stderr.write(`concord: ${err.line()}\n`);
-      return exitCodeOf(err);
+    // A database error that no layer below turned into a ConcordError (a write that waited
+    // longer than the busy timeout, a disk full mid-run): still one line naming the file.
+    const known =
+      err instanceof Error && err.name === 'SqliteError' && !process.env.CONCORD_DEBUG
+        ? stateError(join(concordHome(), STATE_DB), err)
+        : err;
+    if (known instanceof ConcordError) {
+      out.stderr.write(`concord: ${known.line()}\n`);
+      return exitCodeOf(known);
     }
     const e = err as NodeJS.ErrnoException;
     if (e?.code !== undefined && e.syscall !== undefined && !process.env.CONCORD_DEBUG) {

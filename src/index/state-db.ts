@@ -4,6 +4,9 @@ import Database from 'better-sqlite3';
 import { ConcordError, errText } from '../errors.ts';
 import { STATE_DB } from './home.ts';
 import { MIGRATIONS, type Migration, migrate, schemaVersion } from './migrations.ts';
+import { stateError } from './state-error.ts';
+
+export { stateError };
 
 export type StateDb = Database.Database;
 
@@ -57,30 +60,6 @@ export function openStateDb(home: string, o: OpenOptions = {}): StateDb {
   }
 }
 
-/** A database error as one line naming the file and what to do. */
-export function stateError(file: string, err: unknown): ConcordError {
-  const code = (err as { code?: string }).code ?? '';
-  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
-    return new ConcordError('state', 'the state database is corrupt', {
-      path: file,
-      hint: 'run `concord index --rebuild ROOT`: it keeps the damaged file beside the new one',
-      cause: err,
-    });
-  }
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new ConcordError('state', 'the state database is busy (another Concord is writing)', {
-      path: file,
-      hint: 'try again when it has finished',
-      cause: err,
-    });
-  }
-  return new ConcordError('state', `cannot use the state database: ${errText(err)}`, {
-    path: file,
-    hint: 'check its permissions and free space, or set CONCORD_HOME elsewhere',
-    cause: err,
-  });
-}
-
 /**
  * Groups the writes made on one connection into transactions of a few thousand rows (one
  * commit per row is slow). One per connection: SQLite has no nested transactions, and several
@@ -89,6 +68,10 @@ export function stateError(file: string, err: unknown): ConcordError {
 export class WriteBatch {
   private pending = 0;
   private readonly db: StateDb;
+  /** Commits a transaction left open across a wait (see tick). */
+  private timer: NodeJS.Timeout | undefined;
+  /** What a commit on the timer threw: thrown by the next write or flush instead. */
+  private failure: unknown;
 
   private constructor(db: StateDb) {
     this.db = db;
@@ -105,23 +88,56 @@ export class WriteBatch {
 
   /** Call after each write. */
   tick(): void {
-    if (this.pending === 0) this.db.exec('BEGIN');
+    this.rethrow();
+    if (this.pending === 0) {
+      this.db.exec('BEGIN');
+      // An open transaction holds the database's write lock, and another Concord sharing
+      // CONCORD_HOME gives up after waiting 5 s for it. Rows are written between waits (files
+      // being hashed, copies), so without this a transaction stayed open as long as the next
+      // 4,096 rows took: minutes when hashing large files from a slow disk.
+      this.timer = setTimeout(() => this.commitLate(), MAX_OPEN_MS);
+      this.timer.unref();
+    }
     if (++this.pending >= 4096) this.flush();
   }
 
   /** Commits what was written. */
   flush(): void {
+    this.rethrow();
     if (this.pending === 0) return;
-    this.pending = 0;
-    this.db.exec('COMMIT');
+    this.end('COMMIT');
   }
 
   /** Rolls back what was written since the last flush. */
   abandon(): void {
     if (this.pending === 0) return;
+    this.end('ROLLBACK');
+  }
+
+  private end(sql: 'COMMIT' | 'ROLLBACK'): void {
+    clearTimeout(this.timer);
     this.pending = 0;
-    this.db.exec('ROLLBACK');
+    this.db.exec(sql);
+  }
+
+  private commitLate(): void {
+    if (this.pending === 0 || !this.db.open) return;
+    try {
+      this.end('COMMIT');
+    } catch (err) {
+      this.failure = err;
+    }
+  }
+
+  private rethrow(): void {
+    const err = this.failure;
+    if (err === undefined) return;
+    this.failure = undefined;
+    throw err;
   }
 }
 
 const batches = new WeakMap<StateDb, WriteBatch>();
+
+/** The longest a batch's transaction stays open (WriteBatch.tick). */
+const MAX_OPEN_MS = 500;

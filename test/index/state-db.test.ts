@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { STATE_DB } from '../../src/index/home.ts';
 import { MIGRATIONS, type Migration, schemaVersion } from '../../src/index/migrations.ts';
-import { openStateDb } from '../../src/index/state-db.ts';
+import { openStateDb, WriteBatch } from '../../src/index/state-db.ts';
 import { indexLocal } from '../../src/local-state.ts';
 import { makeTree, runCli, tempDir } from '../helpers/tree.ts';
 
@@ -105,4 +105,63 @@ test('a corrupt database: a clear error naming the file; index --rebuild keeps i
   assert.equal(aside.length, 1, 'the damaged file is kept, not deleted');
   assert.match(readFileSync(join(home, aside[0] as string), 'utf8'), /not a database/);
   assert.equal((await runCli(['status', root], { env })).code, 0);
+});
+
+/** Tries to take the write lock through `db` until it can, for at most `ms`; the time it took. */
+async function writeLockWithin(db: Database.Database, ms: number): Promise<number | undefined> {
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      db.exec('COMMIT');
+      return Date.now() - start;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return undefined;
+}
+
+test('S18 a batch of index writes left open while the scan waits (a large file being hashed) commits by itself: another Concord sharing the database is not kept out past its 5 s wait', async (t) => {
+  const home = tempDir(t);
+  const db = openStateDb(home);
+  t.after(() => db.close());
+  db.exec('CREATE TABLE scratch (x INTEGER)');
+  const insert = db.prepare('INSERT INTO scratch VALUES (?)');
+  const batch = WriteBatch.of(db);
+  for (const x of [1, 2, 3]) {
+    insert.run(x);
+    batch.tick();
+  }
+  const other = new Database(join(home, STATE_DB), { timeout: 0 });
+  t.after(() => other.close());
+  assert.throws(() => other.exec('BEGIN IMMEDIATE'), /database is locked/, 'the batch holds it');
+  const waited = await writeLockWithin(other, 4000);
+  assert.ok(waited !== undefined && waited < 2000, `the lock came free after ${waited} ms`);
+  assert.equal(other.prepare('SELECT count(*) FROM scratch').pluck().get(), 3, 'committed');
+  // The batch goes on as before: the next write opens a new transaction.
+  insert.run(4);
+  batch.tick();
+  batch.flush();
+  assert.equal(other.prepare('SELECT count(*) FROM scratch').pluck().get(), 4);
+});
+
+test('a state database another process keeps locked past the 5 s wait: one line naming the file, exit 1, nothing written', async (t) => {
+  const dir = tempDir(t);
+  const home = join(dir, 'home');
+  const src = join(dir, 'src');
+  makeTree(src, { 'a.txt': 'a' });
+  openStateDb(home).close();
+  const holder = new Database(join(home, STATE_DB));
+  t.after(() => holder.close());
+  holder.exec('BEGIN IMMEDIATE');
+  const r = await runCli(['mirror', src, join(dir, 'copy')], { env: { CONCORD_HOME: home } });
+  holder.exec('ROLLBACK');
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    `concord: ${join(home, STATE_DB)}: the state database is busy (another Concord is writing) (try again when it has finished)\n`,
+  );
+  assert.ok(!existsSync(join(dir, 'copy')), 'the refused run wrote nothing');
 });
