@@ -785,6 +785,7 @@ async function main() {
   const loadBefore = load();
   console.log(`index benchmark (issue 3)  ${env.date}`);
   console.log(`nproc ${env.nproc}, node ${env.node}, ${env.kernel}, ${env.cpu}`);
+  if (env.removedEnv.length > 0) console.log(`tools run without ${env.removedEnv.join(', ')}`);
   // With --concord the CLI may be a build of another commit than the repository's HEAD.
   console.log(`concord ${versions.concord ?? 'n/a'} (${CONCORD_BIN}; repository HEAD ${commit})`);
   for (const tool of needed.filter((t) => t !== 'concord')) console.log(versions[tool]);

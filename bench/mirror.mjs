@@ -191,6 +191,7 @@ async function main() {
   const commit = commandLine('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']);
   console.log(`mirror benchmark  ${env.date}`);
   console.log(`nproc ${env.nproc}, node ${env.node}, ${env.kernel}, ${env.cpu}`);
+  if (env.removedEnv.length > 0) console.log(`tools run without ${env.removedEnv.join(', ')}`);
   const concordLabel = concordVersion ? `; concord ${concordVersion} (commit ${commit})` : '';
   console.log(`${rsyncVersion}${concordLabel}`);
   console.log(

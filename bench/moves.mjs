@@ -166,6 +166,8 @@ async function main() {
   const opts = parseOptions();
   fs.mkdirSync(opts.data, { recursive: true });
   console.log(`moves bench: ${opts.files} media files, ${opts.runs} run(s), ${opts.tools}`);
+  const removed = environmentInfo().removedEnv;
+  if (removed.length > 0) console.log(`tools run without ${removed.join(', ')}`);
   const tree = ensureMedia(opts.data, opts.files);
   const { summary } = tree;
   console.log(

@@ -498,6 +498,7 @@ async function main() {
   const loadBefore = load();
   console.log(`two-way benchmark  ${env.date}`);
   console.log(`nproc ${env.nproc}, node ${env.node}, ${env.kernel}, ${env.cpu}`);
+  if (env.removedEnv.length > 0) console.log(`tools run without ${env.removedEnv.join(', ')}`);
   console.log(`concord ${versions.concord ?? 'n/a'} (${CONCORD_BIN}; repository HEAD ${commit})`);
   for (const tool of opts.tools.filter((t) => t !== 'concord')) {
     console.log(versions[tool] ?? `${tool}: not available`);
