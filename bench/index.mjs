@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   commandLine,
-  concordArgs,
+  concordCommand,
   createContentPool,
   createRng,
   createTrash,
@@ -62,13 +62,11 @@ const TOOLS = {
   // CONCORD_HOME: a private state directory (the index), new for every run like unison's.
   concord: {
     mirror: (src, dst, ctx) => [
-      process.execPath,
-      concordArgs(CONCORD_BIN, 'mirror', src, dst),
+      ...concordCommand(CONCORD_BIN, 'mirror', src, dst),
       { CONCORD_HOME: ctx.concordHome },
     ],
     checksum: (src, dst, ctx) => [
-      process.execPath,
-      concordArgs(CONCORD_BIN, 'mirror', src, dst, '--checksum'),
+      ...concordCommand(CONCORD_BIN, 'mirror', src, dst, '--checksum'),
       { CONCORD_HOME: ctx.concordHome },
     ],
   },
@@ -99,7 +97,7 @@ const TOOLS = {
 };
 
 const VERSION_COMMANDS = {
-  concord: () => [process.execPath, concordArgs(CONCORD_BIN, '--version')],
+  concord: () => concordCommand(CONCORD_BIN, '--version'),
   rsync: () => ['rsync', ['--version']],
   rclone: () => ['rclone', ['version']],
   unison: () => ['unison', ['-version']],

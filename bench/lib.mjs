@@ -370,13 +370,21 @@ export function formatBytes(bytes) {
 }
 
 /**
- * The node arguments that run the CLI at `bin` as its shebang line does (`npx concord` and an
- * installed `concord` run it that way): its node flags, then the script. With `process.execPath`
- * as the program, every run uses this same node.
+ * The command that runs the CLI at `bin` as its shebang line does (`npx concord` and an
+ * installed `concord` run it that way): the variables the line sets (through `env`, `${VAR}`
+ * expanded), its node flags, then the script. With `process.execPath` as the node, every run
+ * uses this same node.
  */
-export function concordArgs(bin, ...args) {
+export function concordCommand(bin, ...args) {
   const first = fs.readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
-  const m = /^#!.*\bnode\b(.*)$/.exec(first);
-  const flags = m ? (m[1] ?? '').trim().split(/\s+/).filter(Boolean) : [];
-  return [...flags, bin, ...args];
+  const words = first.startsWith('#!') ? first.slice(2).trim().split(/\s+/) : [];
+  const at = words.indexOf('node');
+  const sets = words
+    .slice(0, Math.max(at, 0))
+    .filter((w) => /^[A-Za-z_]\w*=/.test(w))
+    .map((w) => w.replace(/\$\{(\w+)\}/g, (_, name) => process.env[name] ?? ''));
+  const argv = [...(at < 0 ? [] : words.slice(at + 1)), bin, ...args];
+  return sets.length === 0
+    ? [process.execPath, argv]
+    : ['env', [...sets, process.execPath, ...argv]];
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   commandLine,
-  concordArgs,
+  concordCommand,
   createTrash,
   ensureTree,
   environmentInfo,
@@ -23,10 +23,7 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
 const CONCORD_BIN = path.join(REPO, 'bin', 'concord.js');
 const SEED = 1;
 
-const concordMirror = (src, dst) => [
-  process.execPath,
-  concordArgs(CONCORD_BIN, 'mirror', src, dst),
-];
+const concordMirror = (src, dst) => concordCommand(CONCORD_BIN, 'mirror', src, dst);
 const rsyncMirror = (src, dst) => ['rsync', ['-a', '--delete', `${src}/`, `${dst}/`]];
 const cpCopy = (src, dst) => ['cp', ['-a', `${src}/.`, `${dst}/`]];
 
@@ -118,7 +115,7 @@ async function main() {
 
   let concordVersion = null;
   if (opts.tools.includes('concord')) {
-    concordVersion = commandLine(process.execPath, concordArgs(CONCORD_BIN, '--version'));
+    concordVersion = commandLine(...concordCommand(CONCORD_BIN, '--version'));
     if (!concordVersion) {
       fail(`${CONCORD_BIN} --version failed: run npm run build, or pass --tools`);
     }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   commandLine,
-  concordArgs,
+  concordCommand,
   ensureGenerated,
   environmentInfo,
   formatBytes,
@@ -36,8 +36,7 @@ const RCLONE_FLAGS = ['--links', '--create-empty-src-dirs', '--config', '/dev/nu
 // (src, dst, ctx) => [cmd, args, env]; the same command for the initial copy and the re-sync.
 const TOOLS = {
   concord: (src, dst, ctx) => [
-    process.execPath,
-    concordArgs(CONCORD_BIN, 'mirror', src, dst),
+    ...concordCommand(CONCORD_BIN, 'mirror', src, dst),
     { CONCORD_HOME: ctx.home },
   ],
   rsync: (src, dst) => ['rsync', ['-a', '--delete', `${src}/`, `${dst}/`]],

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   commandLine,
-  concordArgs,
+  concordCommand,
   createRng,
   createTrash,
   ensureTree,
@@ -44,11 +44,10 @@ const UNISON_FLAGS = ['-ui', 'text', '-batch', '-auto', '-times', '-silent'];
 // state directory (a fresh one every run, so the first sync really is a first sync).
 const TOOLS = {
   concord: {
-    version: () => [process.execPath, concordArgs(CONCORD_BIN, '--version')],
+    version: () => concordCommand(CONCORD_BIN, '--version'),
     // Two-way is sync's default mode; the first sync and the re-syncs are the same command.
     command: (_scenario, a, b, state) => [
-      process.execPath,
-      concordArgs(CONCORD_BIN, 'sync', a, b),
+      ...concordCommand(CONCORD_BIN, 'sync', a, b),
       { CONCORD_HOME: state },
     ],
   },
