@@ -141,6 +141,25 @@ static void take_digest(listing_t *l) {
   digest_hex(&d, l->digest);
 }
 
+static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+static int is_base36(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'); }
+
+// Whether a name, past the temporary prefix, is one our temporary files are given: 8 hex digits,
+// base-36 digits, '-' (copies), or 'probe-' and 12 hex digits (probes). listing.ts isTempName
+// says the same; a user's `.concord-tmp-notes` is no leftover.
+static int is_temp_name(const char *rest) {
+  if (strncmp(rest, "probe-", 6) == 0) {
+    for (int i = 0; i < 12; i++)
+      if (!is_hex(rest[6 + i])) return 0;
+    return rest[18] == '\0';
+  }
+  for (int i = 0; i < 8; i++)
+    if (!is_hex(rest[i])) return 0;
+  rest += 8;
+  while (is_base36(*rest)) rest++;
+  return *rest == '-';
+}
+
 // Returns 0, or -1 when memory ran out (the listing is then incomplete: fail the call).
 static int list_into(const char *path, const char *skip, const char *prefix, listing_t *l) {
   size_t prefix_len = strlen(prefix);
@@ -181,7 +200,7 @@ static int list_into(const char *path, const char *skip, const char *prefix, lis
   for (size_t i = 0; i < l->all.len; i++) {
     const char *n = l->all.items[i];
     if (skip[0] && strcmp(n, skip) == 0) continue;
-    if (prefix_len && strncmp(n, prefix, prefix_len) == 0) {
+    if (prefix_len && strncmp(n, prefix, prefix_len) == 0 && is_temp_name(n + prefix_len)) {
       if (push(&l->leftovers, n)) goto out;
       continue;
     }

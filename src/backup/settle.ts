@@ -2,7 +2,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import type { Entry } from '../core/entry.ts';
 import { basename, join, STATE_DIR } from '../core/path.ts';
-import { TEMP_PREFIX } from '../endpoint/local/listing.ts';
+import { isTempName } from '../endpoint/local/listing.ts';
 import { entryOf } from '../endpoint/local/stat.ts';
 import { type Catalog, sameVersion, type Version } from './catalog.ts';
 import { findStored } from './recording-endpoint.ts';
@@ -60,7 +60,7 @@ function walk(root: string): Map<string, Entry> {
     if (e.kind !== 'dir') return;
     for (const name of readdirSync(abs)) {
       if (rel === '' && name === STATE_DIR) continue;
-      if (name.startsWith(TEMP_PREFIX)) continue;
+      if (isTempName(name)) continue;
       visit(join(rel, name));
     }
   };

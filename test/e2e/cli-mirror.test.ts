@@ -524,6 +524,24 @@ describe('concord mirror A B', () => {
     ]);
   });
 
+  test("S4 a user's own files named like our temporary ones are copied like any other; one only on B goes to the trash, never deleted for good", async (t) => {
+    const { A, B } = roots(
+      t,
+      { '.concord-tmp-notes': 'my notes', 'sub/.concord-tmp-': 'just the prefix' },
+      { '.concord-tmp-mine': 'mine on B' },
+    );
+    const r = await cli(['mirror', A, B]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(contents(B), {
+      '.concord-tmp-notes': { kind: 'file', content: 'my notes' },
+      'sub/': { kind: 'dir' },
+      'sub/.concord-tmp-': { kind: 'file', content: 'just the prefix' },
+    });
+    assert.deepEqual(contents(onlyTrash(B)), {
+      '.concord-tmp-mine': { kind: 'file', content: 'mine on B' },
+    });
+  });
+
   test('S14 after a normal run no .concord-tmp-* file remains anywhere (small, large, updated files)', async (t) => {
     const big = Buffer.alloc(3 * 1024 * 1024 + 17, 'x');
     const spec: Spec = { 'big.bin': { content: big, mtime: T1 }, 'big2.bin': { content: big } };

@@ -9,6 +9,7 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   unlinkSync,
@@ -576,6 +577,25 @@ describe('an interrupted two-way run (S15)', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(counts(r).created, 0, 'a leftover is not an entry to sync');
     assert.deepEqual(tempFiles(dir), []);
+  });
+
+  test("S4 a user's own files named like our temporary ones (.concord-tmp-notes, the bare prefix) are synced both ways like any other, never removed as leftovers", async (t) => {
+    const { A, B } = await synced(t, { 'sub/x.txt': { content: 'x', mtime: T1 } });
+    const mine: [string, string, string][] = [
+      [A, '.concord-tmp-notes', 'my notes'],
+      [A, 'sub/.concord-tmp-', 'just the prefix'],
+      [B, '.concord-tmp-mine-too', 'mine'],
+      [B, 'sub/.concord-tmp-probe-x', 'also mine'],
+    ];
+    for (const [root, rel, content] of mine) put(root, rel, content, T2);
+    const r = await cli(['sync', A, B, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(counts(r).created, 4);
+    assert.equal(counts(r).deleted, 0);
+    for (const root of [A, B])
+      for (const [, rel, content] of mine)
+        assert.equal(readFileSync(join(root, rel), 'utf8'), content, `${root}/${rel}`);
+    await assertInSync(A, B);
   });
 
   test('SIGKILL after the first op, then a plain rerun: both roots identical, nothing lost, a third run plans nothing', async (t) => {

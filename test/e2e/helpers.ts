@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { isTempName } from '../../src/endpoint/local/listing.ts';
 import { giveToNobody, IS_ROOT } from '../helpers/nobody.ts';
 import {
   type CliResult,
@@ -136,13 +137,13 @@ export function fingerprint(dir: string): Record<string, string> {
   return out;
 }
 
-/** Paths (relative to `dir`) of every leftover `.concord-tmp-*`, `.concord/` folders included. */
+/** Paths (relative to `dir`) of every leftover temporary file of ours, `.concord/` folders included. */
 export function tempFiles(dir: string): string[] {
   const found: string[] = [];
   const walk = (abs: string, rel: string) => {
     for (const name of readdirSync(abs)) {
       const r = rel === '' ? name : `${rel}/${name}`;
-      if (name.startsWith('.concord-tmp-')) found.push(r);
+      if (isTempName(name)) found.push(r);
       const p = join(abs, name);
       if (lstatSync(p).isDirectory()) walk(p, r);
     }

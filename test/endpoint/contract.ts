@@ -102,7 +102,7 @@ export function runEndpointContract(
     it("list: hides the root's .concord/; our temporary files are leftovers; special files are problems", async (t) => {
       const { root, ep } = setup(t);
       mkdirSync(join(root, '.concord'));
-      writeFileSync(join(root, '.concord-tmp-1234-x'), 'partial');
+      writeFileSync(join(root, '.concord-tmp-1234abcd7-x'), 'partial');
       mkdirSync(join(root, 'd'));
       mkdirSync(join(root, 'd', '.concord')); // only the root's is ours
       spawnSync('mkfifo', [join(root, 'fifo')]);
@@ -119,16 +119,20 @@ export function runEndpointContract(
         (await ep.list('d')).entries.map((e) => e.name),
         ['.concord'],
       );
-      assert.deepEqual(top.leftovers, ['.concord-tmp-1234-x']);
-      assert.equal(existsSync(join(root, '.concord-tmp-1234-x')), true, 'listing removes nothing');
+      assert.deepEqual(top.leftovers, ['.concord-tmp-1234abcd7-x']);
+      assert.equal(
+        existsSync(join(root, '.concord-tmp-1234abcd7-x')),
+        true,
+        'listing removes nothing',
+      );
     });
 
     it('discard: removes a leftover temporary file, and refuses any other name', async (t) => {
       const { root, ep } = setup(t);
-      writeFileSync(join(root, '.concord-tmp-1234-x'), 'partial');
+      writeFileSync(join(root, '.concord-tmp-1234abcd7-x'), 'partial');
       writeFileSync(join(root, 'precious'), 'data');
-      await ep.discard('.concord-tmp-1234-x');
-      assert.equal(existsSync(join(root, '.concord-tmp-1234-x')), false);
+      await ep.discard('.concord-tmp-1234abcd7-x');
+      assert.equal(existsSync(join(root, '.concord-tmp-1234abcd7-x')), false);
       await assert.rejects(ep.discard('precious'));
       assert.equal(readFileSync(join(root, 'precious'), 'utf8'), 'data');
     });

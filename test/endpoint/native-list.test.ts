@@ -50,7 +50,7 @@ test('native and JavaScript listings agree on every kind of entry', (t) => {
   utimesSync(join(root, 'old'), -1.5, -1.5);
   writeFileSync(join(root, 'future'), 'x');
   utimesSync(join(root, 'future'), 4_102_444_800.25, 4_102_444_800.25);
-  writeFileSync(join(root, '.concord-tmp-123-f'), 'partial');
+  writeFileSync(join(root, '.concord-tmp-0123abcd0-f'), 'partial');
   // UTF-16 order and byte order differ here: U+FF5E sorts after U+1F600 in UTF-16 only.
   for (const n of ['\uff5e', '\u{1f600}', 'é', 'e\u0301', 'Z', 'a b', '-', '~'])
     writeFileSync(join(root, n), n);
@@ -65,7 +65,7 @@ test('native and JavaScript listings agree on every kind of entry', (t) => {
     assert.deepEqual(native, js, dir);
   }
   const [native] = both(root, '');
-  assert.deepEqual(native.leftovers, ['.concord-tmp-123-f']);
+  assert.deepEqual(native.leftovers, ['.concord-tmp-0123abcd0-f']);
   assert.deepEqual(
     native.problems.map((p) => [p.path, p.code]),
     [['p', 'special-file']],

@@ -11,6 +11,19 @@ import { type StatInto, statIntoSlow } from './stat-words.ts';
 export { STATE_DIR };
 export const TEMP_PREFIX = '.concord-tmp-';
 
+/**
+ * The names our temporary files are given (copy-file.ts tempName: the prefix, a process's 8-hex
+ * tag, a base-36 counter, '-', the file's name; probe.ts: 'probe-' and 12 hex digits), which
+ * list_dir.c checks too. Only these are leftovers, removed without a trace: a user's own
+ * `.concord-tmp-notes` is a file like any other (matched by the prefix alone, it was deleted
+ * for good on both sides).
+ */
+const TEMP_NAME = /^\.concord-tmp-(?:[0-9a-f]{8}[0-9a-z]*-|probe-[0-9a-f]{12}$)/;
+
+export function isTempName(name: string): boolean {
+  return TEMP_NAME.test(name);
+}
+
 /** A listing whose entries were written to a PackWriter, from entry `first` on. */
 export interface ListedInto extends Omit<PackedListing, 'packed'> {
   names: string[];
@@ -48,7 +61,7 @@ export function listInto(
     if (dir === '' && name === STATE_DIR) continue;
     // Plain concatenation: path.join normalizes, and costs as much as a third of an lstat.
     const abs = `${absDir}/${name}`;
-    if (name.startsWith(TEMP_PREFIX)) {
+    if (isTempName(name)) {
       // Leftovers of an interrupted run: never synced; the engine discards them on the
       // target once the guard rails have let the run go ahead.
       leftovers.push(join(dir, name));

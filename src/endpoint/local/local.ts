@@ -39,7 +39,7 @@ import {
   writeFileAtomic,
 } from './copy-file.ts';
 import { FileHasher } from './hash-file.ts';
-import { listDirPacked, TEMP_PREFIX, tryUnlink, unpackListing } from './listing.ts';
+import { isTempName, listDirPacked, tryUnlink, unpackListing } from './listing.ts';
 import { type NativeHasher, nativeCopier, nativeHasher, nativeLister } from './native.ts';
 import { NativeCopies } from './native-copy.ts';
 import { NativeHashes, nativeHashFile } from './native-hash.ts';
@@ -336,8 +336,7 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async discard(path: RelPath): Promise<void> {
-    if (!basename(path).startsWith(TEMP_PREFIX))
-      throw new Error(`${path} is not a temporary file of ours`);
+    if (!isTempName(basename(path))) throw new Error(`${path} is not a temporary file of ours`);
     tryUnlink(this.localPath(path));
   }
 
