@@ -75,6 +75,8 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
         hint: 'back up into it with concord backup A B; concord restore reads from it',
       },
     );
+  // Read before anything is written: a refused ignore file leaves both roots as they were.
+  const filter = filterSpec(roots.src, o.rules);
   const state = await openRunState(roots, a, b, {
     dryRun: o.dryRun ?? false,
     checksum: o.checksum ?? false,
@@ -104,7 +106,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     mode: o.mode,
     checksum: o.checksum ?? false,
     modifyWindowNs: o.modifyWindowNs ?? 0n,
-    filter: filterSpec(roots.src, o.rules),
+    filter,
     dryRun,
     maxDelete: o.maxDelete,
     concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,

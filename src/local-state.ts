@@ -1,6 +1,6 @@
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FilterRule } from './core/filter.ts';
+import type { FilterRule, FilterSpec } from './core/filter.ts';
 import { LocalEndpoint } from './endpoint/local/local.ts';
 import { WorkerPool } from './endpoint/local/pool.ts';
 import { resolveSource } from './engine/roots.ts';
@@ -37,6 +37,8 @@ export interface IndexResult extends IndexCounts {
 /** A root with its state: the open database, its location row and its file index. */
 export interface OpenRoot {
   abs: string;
+  /** The root's filter, read before anything is written (a refused ignore file writes nothing). */
+  filter: FilterSpec;
   db: StateDb;
   location: Location;
   index: FileIndex;
@@ -65,7 +67,7 @@ export async function indexLocal(
     });
     try {
       if (o.rebuild) r.index.removeTree('');
-      const counts = await refreshIndex(r.ep, r.cache, filterSpec(r.abs, o.rules));
+      const counts = await refreshIndex(r.ep, r.cache, r.filter);
       const { entries } = r.index.counts();
       return { ...counts, root, rootId: r.location.rootId, entries };
     } finally {
@@ -93,7 +95,7 @@ export async function statusLocal(
         hint: `run concord index ${root} first`,
       });
     }
-    const s = await rootStatus(r.ep, r.index, r.cache.dev, filterSpec(r.abs, o.rules));
+    const s = await rootStatus(r.ep, r.index, r.cache.dev, r.filter);
     return { ...s, indexedMs };
   } catch (err) {
     throw asStateError(home, err);
@@ -108,6 +110,7 @@ export async function statusLocal(
  */
 export function openRoot(root: string, o: StateOptions, home: string, create: boolean): OpenRoot {
   const abs = resolveSource(root);
+  const filter = filterSpec(abs, o.rules);
   const rootId = rootIdOf(abs, create);
   const now = o.now ?? Date.now;
   const db = openStateDb(home);
@@ -127,7 +130,7 @@ export function openRoot(root: string, o: StateOptions, home: string, create: bo
       await Promise.all([ep.close(), pool?.close()]);
       db.close();
     };
-    return { abs, db, location, index, cache, ep, close };
+    return { abs, filter, db, location, index, cache, ep, close };
   } catch (err) {
     db.close();
     throw err;

@@ -1,7 +1,8 @@
-import { lstatSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FilterRule, type FilterSpec, IGNORE_FILE } from './core/filter.ts';
 import type { LocalRoots } from './engine/roots.ts';
+import { ConcordError, errText } from './errors.ts';
 import { FileIndex } from './index/file-index.ts';
 import { concordHome } from './index/home.ts';
 import { locationOf, readRootId } from './index/location.ts';
@@ -109,9 +110,48 @@ export function cacheOf(db: StateDb, rootId: string, root: string, now: () => nu
 
 /** The filter of a root: `.concordignore` at its top first, then `rules` in order. */
 export function filterSpec(root: string, rules: FilterRule[] = []): FilterSpec {
-  let ignoreFileText = '';
+  return { rules, ignoreFileText: readIgnoreFile(join(root, IGNORE_FILE)) };
+}
+
+/** More than this is no list of rules a person wrote (and /dev/zero never ends). */
+const MAX_IGNORE_BYTES = 1024 * 1024;
+
+/**
+ * The text of a root's ignore file, '' when it has none. Anything but a regular file of a sane
+ * size is refused, and so is one that cannot be read: its rules say what to leave alone, and a
+ * run without them would sync (and on B, replace or trash) what the user excluded. A FIFO there
+ * hung every run, a link to /dev/zero took all memory, and a symlink was followed.
+ */
+function readIgnoreFile(file: string): string {
+  const refuse = (what: string, hint = 'make it a plain file of rules, or remove it') =>
+    new ConcordError('bad-root', what, { path: file, hint });
+  let fd: number;
   try {
-    ignoreFileText = readFileSync(join(root, IGNORE_FILE), 'utf8');
-  } catch {}
-  return { rules, ignoreFileText };
+    // O_NOFOLLOW: a symlink fails (ELOOP) instead of being followed; O_NONBLOCK: opening a FIFO
+    // does not wait for a writer.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return '';
+    if (code === 'ELOOP') throw refuse('is a symlink: Concord reads only a file of its own here');
+    throw refuse(`cannot read the ignore file: ${errText(err)}`, 'make it readable, or remove it');
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile())
+      throw refuse(st.isDirectory() ? 'is a directory' : 'is a FIFO, socket or device');
+    if (st.size > MAX_IGNORE_BYTES) throw refuse('is larger than 1 MiB: no list of ignore rules');
+    // One byte more than its size: a file still being written is read again next run.
+    const buf = Buffer.alloc(st.size + 1);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < buf.length; n += got)
+      got = readSync(fd, buf, n, buf.length - n, null);
+    if (n > st.size) throw refuse('changed while it was read', 'run again once it is saved');
+    return buf.toString('utf8', 0, n);
+  } catch (err) {
+    if (err instanceof ConcordError) throw err;
+    throw refuse(`cannot read the ignore file: ${errText(err)}`, 'make it readable, or remove it');
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -105,6 +105,8 @@ export async function openTwoWayLocal(
             hint: 'back up into it with concord backup A B; concord restore reads from it',
           },
         );
+    // Read before anything is written: a refused ignore file leaves both roots as they were.
+    const filter = mergedFilter(roots.src, roots.dst, o.rules);
     let idA = readRootId(roots.src);
     let idB = roots.dstExists ? readRootId(roots.dst) : undefined;
     if (!idA) guardUnmarked(db, roots.src, a);
@@ -173,7 +175,7 @@ export async function openTwoWayLocal(
     const opts: TwoWayOptions = {
       checksum: o.checksum ?? false,
       modifyWindowNs: o.modifyWindowNs ?? 0n,
-      filter: mergedFilter(roots.src, roots.dst, o.rules),
+      filter,
       dryRun,
       maxDelete: o.maxDelete,
       force: o.force ?? false,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATE_DIR } from '../core/path.ts';
+import { lstatOrUndefined } from '../endpoint/local/stat.ts';
 import { ensureStateDir } from '../endpoint/local/state-dir.ts';
 import { ConcordError, errText } from '../errors.ts';
 import type { StateDb } from './state-db.ts';
@@ -25,6 +26,7 @@ const ID_PATTERN = /^[0-9a-f]{32}$/;
  * in its path or host name, so a renamed, moved or remounted root keeps its state.
  */
 export function readRootId(root: string): string | undefined {
+  assertStateDirIsOurs(root);
   const file = join(root, STATE_DIR, ROOT_ID_FILE);
   let text: string;
   try {
@@ -44,6 +46,23 @@ export function readRootId(root: string): string | undefined {
     });
   }
   return id;
+}
+
+/**
+ * Refuses a root whose `.concord` is anything but a directory. The marker, the trash and a
+ * backup's history are written in there: through a symlink they landed wherever it pointed,
+ * outside the root (or every deletion failed, on another file system or a dangling link).
+ * Every command reads the marker before it writes anything, so the check is made here.
+ */
+function assertStateDirIsOurs(root: string): void {
+  const dir = join(root, STATE_DIR);
+  const st = lstatOrUndefined(dir);
+  if (st === undefined || st.isDirectory()) return;
+  const what = st.isSymbolicLink() ? 'a symlink' : st.isFile() ? 'a file' : 'a special file';
+  throw new ConcordError('bad-root', `is ${what}, not the folder Concord keeps its state in`, {
+    path: dir,
+    hint: 'move or rename it: Concord makes the folder itself, and never writes through a link',
+  });
 }
 
 /** Reads the root's marker, writing a new random one first when there is none. */

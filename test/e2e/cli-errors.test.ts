@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -72,6 +72,52 @@ describe('refused with exit 2, one line naming the path and the fix, nothing cha
     const { dir, A, B } = pair(t);
     const file = join(A, 'f.txt');
     await refused(dir, [['mirror', file, B], file, 'not a directory', HAS_FIX]);
+  });
+
+  test("a root's .concord that is a symlink (to a folder outside, or dangling) or a file: nothing written through it", async (t) => {
+    const { dir, A, B } = pair(t);
+    mkdirp(join(dir, 'elsewhere'));
+    symlinkSync('../elsewhere', join(B, '.concord'));
+    const state = join(B, '.concord');
+    const refusal = [state, 'is a symlink', HAS_FIX] as const;
+    await refused(
+      dir,
+      [['mirror', A, B], ...refusal],
+      [['sync', A, B], ...refusal],
+      [['backup', A, B], ...refusal],
+      [['sync', B, A], ...refusal],
+    );
+    symlinkSync(join(dir, 'missing'), join(A, '.concord'));
+    await refused(dir, [
+      ['copy', A, join(dir, 'new')],
+      join(A, '.concord'),
+      'is a symlink',
+      HAS_FIX,
+    ]);
+    unlinkSync(join(A, '.concord'));
+    const file = join(dir, 'c', '.concord');
+    mkdirp(join(dir, 'c'));
+    writeFileSync(file, 'not a folder');
+    await refused(dir, [['mirror', A, join(dir, 'c')], file, 'is a file', HAS_FIX]);
+  });
+
+  test('a .concordignore that is no plain file (a FIFO, a symlink, a directory) is refused, not read: no hang, nothing followed', async (t) => {
+    const { dir, A, B } = pair(t);
+    mkfifo(join(A, '.concordignore'));
+    const inA = join(A, '.concordignore');
+    await refused(
+      dir,
+      [['mirror', A, B], inA, 'is a FIFO', HAS_FIX],
+      [['sync', A, B], inA, 'is a FIFO', HAS_FIX],
+      [['sync', B, A], inA, 'is a FIFO', HAS_FIX],
+      [['index', A], inA, 'is a FIFO', HAS_FIX],
+    );
+    unlinkSync(inA);
+    symlinkSync('/dev/zero', inA);
+    await refused(dir, [['mirror', A, B], inA, 'is a symlink', HAS_FIX]);
+    unlinkSync(inA);
+    mkdirp(join(B, '.concordignore'));
+    await refused(dir, [['sync', A, B], join(B, '.concordignore'), 'is a directory', HAS_FIX]);
   });
 
   test('B is a file', async (t) => {
