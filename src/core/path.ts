@@ -59,6 +59,38 @@ function isAscii(s: string): boolean {
   return true;
 }
 
+/**
+ * The longest name a file system takes, in bytes: NAME_MAX of Linux and the UTF-8 limit of
+ * APFS. A name we make up (a conflict copy) must fit it, or every run fails on ENAMETOOLONG.
+ */
+export const NAME_MAX = 255;
+
+/** Bytes of `s` in UTF-8; a lone surrogate counts 3, as TextEncoder writes it as U+FFFD. */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (const ch of s) n += utf8Width(ch.codePointAt(0) as number);
+  return n;
+}
+
+/**
+ * The longest prefix of `s` that takes at most `max` bytes of UTF-8. The cut falls between
+ * code points, never inside one's bytes, so the prefix is still valid UTF-8.
+ */
+export function cutUtf8(s: string, max: number): string {
+  let n = 0;
+  let end = 0;
+  for (const ch of s) {
+    n += utf8Width(ch.codePointAt(0) as number);
+    if (n > max) break;
+    end += ch.length;
+  }
+  return s.slice(0, end);
+}
+
+function utf8Width(cp: number): number {
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
 /** Parent-first order of whole paths: a directory sorts right before its children. */
 export function comparePaths(a: RelPath, b: RelPath): number {
   const x = a === '' ? [] : a.split('/');

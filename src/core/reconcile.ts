@@ -1,5 +1,5 @@
 import { type Entry, sameMode, sameMtime } from './entry.ts';
-import { compareNames, join, type RelPath } from './path.ts';
+import { compareNames, cutUtf8, join, NAME_MAX, type RelPath, utf8Length } from './path.ts';
 import { ABSENT, ANY_DIR, type Operation, Phase, type Reason, same } from './plan.ts';
 
 export type Side = 'A' | 'B';
@@ -604,7 +604,9 @@ function stale(e: Entry, s: Stamp | undefined): boolean {
 
 /**
  * `<stem>.conflict-<side>-<YYYYMMDD-HHMMSS><ext>` from the version's mtime in UTC, suffixed
- * `-2`, `-3`... when the name is taken, and added to `taken` (S26: names never collide).
+ * `-2`, `-3`... when the name is taken, and added to `taken` (S26: names never collide). A
+ * name over NAME_MAX bytes loses the end of its stem (see fitName), so a long name still gets
+ * a copy the file system takes.
  */
 export function conflictName(
   name: string,
@@ -619,9 +621,33 @@ export function conflictName(
   const ms = mtimeNs / 1_000_000n - (mtimeNs % 1_000_000n < 0n ? 1n : 0n);
   const iso = new Date(Number(ms)).toISOString();
   const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
-  const first = `${stem}.conflict-${side}-${stamp}`;
-  let candidate = `${first}${ext}`;
-  for (let n = 2; taken.has(candidate); n++) candidate = `${first}-${n}${ext}`;
+  const mark = `.conflict-${side}-${stamp}`;
+  // Each candidate is fitted with its own counter: `-10` takes one byte more of the stem than
+  // `-9`. The tails `<mark>-<n><ext>` differ for every n, so the loop ends.
+  let candidate = fitName(stem, mark, ext);
+  for (let n = 2; taken.has(candidate); n++) candidate = fitName(stem, `${mark}-${n}`, ext);
   taken.add(candidate);
   return candidate;
+}
+
+/**
+ * An extension longer than this is not one (`Minutes.of the meeting on ...`): when a name must
+ * be cut, it is cut from the end of the whole name, which keeps the start people recognise.
+ */
+export const MAX_EXT_BYTES = 32;
+
+/**
+ * `<stem><mark><ext>` cut to at most `max` bytes of UTF-8. A name that fits is returned as it
+ * is. Otherwise whole code points are dropped from the end of the stem, never bytes of one, so
+ * the name stays valid UTF-8; `mark` and `ext` are kept whole, except that an `ext` of more than
+ * MAX_EXT_BYTES counts as part of the stem. The result fits when `mark` (and a kept `ext`)
+ * leave room, which a conflict mark of 27 bytes plus a counter always does; the stem may
+ * shrink to ''.
+ */
+export function fitName(stem: string, mark: string, ext: string, max = NAME_MAX): string {
+  const whole = `${stem}${mark}${ext}`;
+  if (utf8Length(whole) <= max) return whole;
+  const [s, e] = utf8Length(ext) > MAX_EXT_BYTES ? [stem + ext, ''] : [stem, ext];
+  const room = max - utf8Length(mark) - utf8Length(e);
+  return `${cutUtf8(s, Math.max(0, room))}${mark}${e}`;
 }

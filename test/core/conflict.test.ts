@@ -2,7 +2,8 @@
  * Conflict policies (src/core/conflict.ts): what each policy chooses, and the operations a
  * choice becomes. keep-both keeps the older version beside the newer on both roots as
  * `<stem>.conflict-<A|B>-<YYYYMMDD-HHMMSS><ext>` (its side, its mtime in UTC), numbered
- * `-2`, `-3`... when that name is taken, never colliding (S26).
+ * `-2`, `-3`... when that name is taken, never colliding (S26). A copy that would pass 255
+ * bytes of UTF-8 loses the end of its stem, whole code points at a time.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -15,6 +16,7 @@ import {
   type Base,
   type Conflict,
   conflictName,
+  fitName,
   other,
   reconcileDir,
   type Side,
@@ -310,6 +312,152 @@ describe('conflictName', () => {
       conflictName('f', 'A', -1_000_000_001n, new Set()),
       'f.conflict-A-19691231-235958',
     );
+  });
+
+  describe('names too long for the file system (NAME_MAX, 255 bytes of UTF-8)', () => {
+    const mark = (side: Side) => `.conflict-${side}-${STAMP1}`; // 27 bytes
+    const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+    const rows: { why: string; name: string; taken?: string[]; want: string; size: number }[] = [
+      {
+        why: 'a short name is unchanged',
+        name: 'report.txt',
+        want: `report${mark('A')}.txt`,
+        size: 37,
+      },
+      {
+        why: 'a name whose copy takes 255 bytes exactly is unchanged',
+        name: `${'n'.repeat(224)}.txt`,
+        want: `${'n'.repeat(224)}${mark('A')}.txt`,
+        size: 255,
+      },
+      {
+        why: 'a 244-byte ASCII name loses the end of its stem, keeping the mark and .txt',
+        name: `${'n'.repeat(240)}.txt`,
+        want: `${'n'.repeat(224)}${mark('A')}.txt`,
+        size: 255,
+      },
+      {
+        why: 'taken: the counter -2 takes two more bytes of the stem',
+        name: `${'n'.repeat(240)}.txt`,
+        taken: [`${'n'.repeat(224)}${mark('A')}.txt`],
+        want: `${'n'.repeat(222)}${mark('A')}-2.txt`,
+        size: 255,
+      },
+      {
+        why: 'é x 120 (244 bytes) is cut between code points',
+        name: `${'é'.repeat(120)}.txt`,
+        want: `${'é'.repeat(112)}${mark('A')}.txt`,
+        size: 255,
+      },
+      {
+        why: 'é x 121 with 225 bytes of room keeps 112 é, not 112 and a half',
+        name: `${'é'.repeat(121)}.md`,
+        want: `${'é'.repeat(112)}${mark('A')}.md`,
+        size: 254,
+      },
+      {
+        why: 'an emoji (4 bytes, 2 UTF-16 units) goes whole or not at all',
+        name: `${'😀'.repeat(61)}.md`,
+        want: `${'😀'.repeat(56)}${mark('A')}.md`,
+        size: 254,
+      },
+      {
+        why: 'a long name without an extension keeps the mark at its end',
+        name: 'n'.repeat(250),
+        want: `${'n'.repeat(228)}${mark('A')}`,
+        size: 255,
+      },
+      {
+        why: 'a short name with a 200-byte extension fits, and is unchanged',
+        name: `x.${'e'.repeat(199)}`,
+        want: `x${mark('A')}.${'e'.repeat(199)}`,
+        size: 228,
+      },
+      {
+        why: 'a 200-byte extension that does not fit is no extension: the name is cut at its end',
+        name: `${'x'.repeat(40)}.${'e'.repeat(199)}`,
+        want: `${'x'.repeat(40)}.${'e'.repeat(187)}${mark('A')}`,
+        size: 255,
+      },
+      {
+        why: 'a 32-byte extension is still one',
+        name: `${'x'.repeat(200)}.${'e'.repeat(31)}`,
+        want: `${'x'.repeat(196)}${mark('A')}.${'e'.repeat(31)}`,
+        size: 255,
+      },
+    ];
+    for (const r of rows) {
+      test(`${r.why} (${bytes(r.name)} -> ${r.size} bytes)`, () => {
+        const taken = new Set([r.name, ...(r.taken ?? [])]);
+        const got = conflictName(r.name, 'A', ns(T1), taken);
+        assert.equal(got, r.want);
+        assert.equal(bytes(got), r.size);
+        assert.equal(Buffer.from(got, 'utf8').toString('utf8'), got, 'valid UTF-8');
+        assert.ok(taken.has(got), 'S26: taken from now on');
+      });
+    }
+
+    test('the tenth copy of a long name still fits: -10 takes one more byte than -9', () => {
+      const name = `${'n'.repeat(240)}.txt`;
+      const taken = new Set([name]);
+      const given = Array.from({ length: 10 }, () => conflictName(name, 'B', ns(T1), taken));
+      assert.equal(new Set(given).size, 10, 'no name handed out twice');
+      assert.equal(given[8], `${'n'.repeat(222)}${mark('B')}-9.txt`);
+      assert.equal(given[9], `${'n'.repeat(221)}${mark('B')}-10.txt`);
+      for (const g of given) assert.ok(bytes(g) <= 255, g);
+    });
+
+    test('fitName: the stem gives way, never the mark or the extension; max is a parameter', () => {
+      assert.equal(fitName('abcdef', '.M', '.x', 8), 'abcd.M.x');
+      assert.equal(fitName('abc', '.M', '.x', 8), 'abc.M.x');
+      assert.equal(fitName('ééé', '.M', '.x', 8), 'éé.M.x'); // 4 bytes of room: two é
+      assert.equal(fitName('ééé', '.M', '.x', 7), 'é.M.x'); // 3 bytes: one é, not one and a half
+      assert.equal(fitName('abc', '.M', '.x', 4), '.M.x'); // the stem may go entirely
+    });
+
+    /** As the e2e tests and a reader find a copy: a prefix of the name, the mark, [-n], ext. */
+    function isCopyOf(copy: string, name: string): boolean {
+      const m = /^(.*)\.conflict-[AB]-\d{8}-\d{6}(?:-\d+)?((?:\.[^.]*)?)$/su.exec(copy);
+      if (!m) return false;
+      const [, stem = '', ext = ''] = m;
+      return ext === '' ? name.startsWith(stem) : name.endsWith(ext) && name.startsWith(stem);
+    }
+
+    test('S26 for long names: any name of up to 255 bytes gives copies that fit, are valid UTF-8, read as its copies, and never collide', () => {
+      const chunk = fc.constantFrom('n', 'é', '日', '😀', '.', ' ', 'e\u0301');
+      // Chunks repeated up to a byte length picked at random: fast-check's arrays stay short.
+      const nameArb = fc
+        .record({
+          parts: fc.array(chunk, { minLength: 1, maxLength: 30 }),
+          target: fc.integer({ min: 1, max: 255 }),
+        })
+        .map(({ parts, target }) => {
+          const part = (i: number) => parts[i % parts.length] as string;
+          let name = '';
+          for (let i = 0; bytes(name + part(i)) <= target; i++) name += part(i);
+          return name === '' ? 'n' : name;
+        });
+      fc.assert(
+        fc.property(
+          nameArb,
+          fc.constantFrom<Side>('A', 'B'),
+          fc.integer({ min: 1, max: 12 }),
+          (name, side, calls) => {
+            const taken = new Set([name]);
+            const given: string[] = [];
+            for (let k = 0; k < calls; k++) given.push(conflictName(name, side, ns(T1), taken));
+            assert.equal(new Set(given).size, calls, 'no name handed out twice');
+            for (const g of given) {
+              assert.ok(g !== name);
+              assert.ok(bytes(g) <= 255, `${bytes(g)} bytes`);
+              assert.equal(Buffer.from(g, 'utf8').toString('utf8'), g, 'valid UTF-8');
+              assert.ok(isCopyOf(g, name), `${g} reads as a copy of ${name}`);
+            }
+          },
+        ),
+        { includeErrorInReport: true },
+      );
+    });
   });
 
   /** The expected stamp, computed apart: whole seconds, rounded down, in UTC. */

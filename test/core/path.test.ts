@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
   basename,
   compareNames,
   comparePaths,
+  cutUtf8,
   isWithin,
   join,
   parent,
   relPathError,
+  utf8Length,
 } from '../../src/core/path.ts';
 
 const sign = (n: number) => Math.sign(n);
@@ -178,5 +181,37 @@ describe('join, parent, basename', () => {
   test('the root is its own parent and has an empty basename', () => {
     assert.equal(parent(''), '');
     assert.equal(basename(''), '');
+  });
+});
+
+describe('utf8Length and cutUtf8: names measured and cut in bytes of UTF-8', () => {
+  const rows: { s: string; bytes: number; max: number; cut: string }[] = [
+    { s: 'abc', bytes: 3, max: 2, cut: 'ab' },
+    { s: 'abc', bytes: 3, max: 3, cut: 'abc' },
+    { s: 'éé', bytes: 4, max: 3, cut: 'é' }, // not 'é' plus half of the next one
+    { s: '日本', bytes: 6, max: 5, cut: '日' },
+    { s: `a${ASTRAL}`, bytes: 5, max: 4, cut: 'a' }, // the surrogate pair goes whole
+    { s: `a${ASTRAL}`, bytes: 5, max: 5, cut: `a${ASTRAL}` },
+    { s: 'x', bytes: 1, max: 0, cut: '' },
+  ];
+  for (const r of rows) {
+    test(`${JSON.stringify(r.s)} is ${r.bytes} bytes; cut to ${r.max}: ${JSON.stringify(r.cut)}`, () => {
+      assert.equal(utf8Length(r.s), r.bytes);
+      assert.equal(cutUtf8(r.s, r.max), r.cut);
+    });
+  }
+
+  test('any string, any limit: the longest prefix that fits, on a code point boundary', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 20 }), fc.nat({ max: 80 }), (s, max) => {
+        assert.equal(utf8Length(s), Buffer.byteLength(s, 'utf8'));
+        const cut = cutUtf8(s, max);
+        assert.ok(s.startsWith(cut));
+        assert.ok(Buffer.byteLength(cut, 'utf8') <= max);
+        assert.equal(Buffer.from(cut, 'utf8').toString('utf8'), cut, 'valid UTF-8');
+        const next = [...s.slice(cut.length)][0];
+        if (next !== undefined) assert.ok(utf8Length(cut + next) > max, 'longest');
+      }),
+    );
   });
 });

@@ -122,6 +122,26 @@ describe('two-way conflicts through the CLI (S6, S7)', () => {
     await assertInSync(A, B);
   });
 
+  test('keep-both on a name of 244 bytes: the copy loses the end of its stem to fit in 255 bytes, and the conflict is settled for good (S6, S12)', async (t) => {
+    const long = `${'é'.repeat(60)}${'n'.repeat(120)}.txt`; // 244 bytes of UTF-8
+    const { A, B } = await synced(t, { [long]: { content: 'base', mtime: T1 } });
+    put(A, long, A_TEXT, T3);
+    put(B, long, B_TEXT, T2);
+    const r = await cli(['sync', A, B, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(summaryOf(r).problems, []);
+    assert.equal(counts(r).conflicts, 1);
+    const aside = Object.keys(contents(A)).find((n) => n !== long) as string;
+    assert.match(aside, new RegExp(`^é{60}n+\\.conflict-B-${utcStamp(T2)}\\.txt$`));
+    assert.equal(Buffer.byteLength(aside), 255);
+    assert.deepEqual(contents(A), {
+      [long]: { kind: 'file', content: A_TEXT },
+      [aside]: { kind: 'file', content: B_TEXT },
+    });
+    assertSameTrees(A, B);
+    await assertInSync(A, B);
+  });
+
   test("keep-both when B holds the newer version: A's goes aside as .conflict-A-", async (t) => {
     const { A, B } = await synced(t, BASE);
     put(A, 'doc.txt', A_TEXT, T2);
