@@ -147,9 +147,18 @@ function leftFileBehind(problems: readonly Problem[], src: string, dst: string):
   return problems.some(
     (p) =>
       (p.code === 'write-failed' || p.code === 'changed-during-sync') &&
-      lstatOrUndefined(join(src, p.path))?.isFile() === true &&
-      lstatOrUndefined(join(dst, p.path))?.isFile() === true,
+      isFileAt(join(src, p.path)) &&
+      isFileAt(join(dst, p.path)),
   );
+}
+
+/** A path the run could not reach (too long, say) holds no file it left behind: it fails again. */
+function isFileAt(abs: string): boolean {
+  try {
+    return lstatOrUndefined(abs)?.isFile() === true;
+  } catch {
+    return false;
+  }
 }
 
 /** One-way sync of two local directories (`concord copy` / `concord mirror`). */

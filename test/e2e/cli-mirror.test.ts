@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -557,4 +558,39 @@ describe('concord mirror A B', () => {
     assert.deepEqual(tempFiles(dir), []);
     assert.equal(lstatSync(join(B, 'big.bin')).size, big.length);
   });
+});
+
+test('S17 paths longer than the system takes (4,096 bytes): mirror and backup report the directory they cannot list and finish with a summary, exit 3, the rest copied', async (t) => {
+  const { dir, A } = roots(t, { top: 'top' });
+  // Made one relative step at a time (python3's os.chdir): no path could name the deepest one.
+  const made = spawnSync('python3', [
+    '-c',
+    `import os, sys
+os.chdir(sys.argv[1])
+for i in range(25):
+    n = 'd%02d' % i + 'y' * 200
+    os.mkdir(n)
+    os.chdir(n)
+open('leaf', 'w').write('leaf')`,
+    A,
+  ]);
+  assert.equal(made.status, 0, String(made.stderr));
+  try {
+    for (const cmd of ['mirror', 'backup']) {
+      const B = join(dir, `to-${cmd}`);
+      const r = await cli([cmd, A, B]);
+      assert.equal(r.code, 3, `${cmd}: ${r.stderr}`);
+      assert.match(r.stdout, /created/, `${cmd}: a summary`);
+      assert.doesNotMatch(r.stderr, /internal error/);
+      assert.match(
+        r.stderr,
+        /name too long \(ENAMETOOLONG\) \(its path is longer than the system takes/,
+      );
+      assert.equal(readFileSync(join(B, 'top'), 'utf8'), 'top');
+    }
+  } finally {
+    // rmSync (the temporary folder's cleanup) cannot name it either: rmtree goes by descriptor.
+    const deep = join(A, `d00${'y'.repeat(200)}`);
+    spawnSync('python3', ['-c', 'import shutil, sys; shutil.rmtree(sys.argv[1])', deep]);
+  }
 });

@@ -101,8 +101,12 @@ export function listInto(
 
 /** The problem of a directory that could not be listed. */
 function cannotList(dir: RelPath, err: unknown): Problem {
+  const tooLong = (err as NodeJS.ErrnoException).code === 'ENAMETOOLONG';
   return problem(dir, 'unreadable', `cannot list directory: ${errText(err)}`, {
-    hint: 'check its permissions',
+    // Linux takes paths of at most 4,096 bytes (PATH_MAX), whatever the file system holds.
+    hint: tooLong
+      ? 'its path is longer than the system takes: shorten a name above it'
+      : 'check its permissions',
   });
 }
 
