@@ -28,7 +28,7 @@ import {
 } from './args.ts';
 import { formatBytes, formatCount, toJson } from './format.ts';
 import { writeOneWayPlan } from './plan-print.ts';
-import { humanRenderer, jsonRenderer, type Out, problemLine } from './render.ts';
+import { humanRenderer, jsonRenderer, type Out, problemLine, shownPath } from './render.ts';
 
 /** `concord backup | versions | restore | prune`. */
 export async function runBackupCommand(
@@ -138,7 +138,7 @@ async function runVersions(argv: string[], out: Out): Promise<number> {
     const lines = [`${'TIME'.padEnd(24)}  ${'SIZE'.padStart(w)}  ${'STATE'.padEnd(7)}  PATH`];
     list.forEach((v, i) => {
       lines.push(
-        `${v.versionTime.padEnd(24)}  ${(sizes[i] as string).padStart(w)}  ${v.state.padEnd(7)}  ${v.path}`,
+        `${v.versionTime.padEnd(24)}  ${(sizes[i] as string).padStart(w)}  ${v.state.padEnd(7)}  ${shownPath(v.path)}`,
       );
     });
     out.stdout.write(`${lines.join('\n')}\n`);

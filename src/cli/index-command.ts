@@ -3,7 +3,7 @@ import { ConcordError, EXIT } from '../errors.ts';
 import { indexLocal, statusLocal } from '../local-state.ts';
 import { rulesFrom, usageFrom } from './args.ts';
 import { formatBytes, toJson } from './format.ts';
-import type { Out } from './render.ts';
+import { type Out, problemLine, shownPath } from './render.ts';
 
 const rootOptions = {
   json: { type: 'boolean' },
@@ -53,7 +53,7 @@ function rootArgs(command: 'index' | 'status', argv: string[]) {
 export async function runIndexCommand(argv: string[], out: Out): Promise<number> {
   const args = rootArgs('index', argv);
   const r = await indexLocal(args.root, { rebuild: args.rebuild, rules: args.rules });
-  for (const p of r.problems) out.stderr.write(`concord: ${p.path}: ${p.message}\n`);
+  for (const p of r.problems) out.stderr.write(`${problemLine(p)}\n`);
   if (args.json) {
     const { problems, ...counts } = r;
     out.stdout.write(`${toJson({ type: 'index', ...counts, problems })}\n`);
@@ -71,7 +71,7 @@ export async function runIndexCommand(argv: string[], out: Out): Promise<number>
 export async function runStatusCommand(argv: string[], out: Out): Promise<number> {
   const args = rootArgs('status', argv);
   const s = await statusLocal(args.root, { rules: args.rules });
-  for (const p of s.problems) out.stderr.write(`concord: ${p.path}: ${p.message}\n`);
+  for (const p of s.problems) out.stderr.write(`${problemLine(p)}\n`);
   if (args.json) {
     out.stdout.write(
       `${toJson({ type: 'status', indexedAt: new Date(s.indexedMs).toISOString(), changes: s.changes, problems: s.problems })}\n`,
@@ -79,6 +79,6 @@ export async function runStatusCommand(argv: string[], out: Out): Promise<number
     return EXIT.ok;
   }
   for (const c of s.changes)
-    out.stdout.write(`${c.kind.padEnd(9)}${c.path}${c.entry === 'dir' ? '/' : ''}\n`);
+    out.stdout.write(`${c.kind.padEnd(9)}${shownPath(c.path)}${c.entry === 'dir' ? '/' : ''}\n`);
   return EXIT.ok;
 }

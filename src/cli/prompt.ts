@@ -3,6 +3,7 @@ import type { Choice } from '../core/conflict.ts';
 import type { Entry } from '../core/entry.ts';
 import type { Change, Conflict } from '../core/reconcile.ts';
 import { formatBytes } from './format.ts';
+import { shownPath } from './render.ts';
 
 const CHANGE_TEXT: Record<Change, string> = {
   none: 'unchanged',
@@ -41,7 +42,7 @@ export function terminalPrompter(
     output.write(
       [
         '',
-        `Conflict ${index} of ${total}: ${c.path}  (both sides changed it, ${since(c)})`,
+        `Conflict ${index} of ${total}: ${shownPath(c.path)}  (both sides changed it, ${since(c)})`,
         `  A: ${describe(c.a)}  ${CHANGE_TEXT[c.changeA]} on A`,
         `  B: ${describe(c.b)}  ${CHANGE_TEXT[c.changeB]} on B`,
         '',

@@ -8,7 +8,7 @@ import { openTrash, readItems } from '../trash/read.ts';
 import { restoreFromTrash, trashPathArg } from '../trash/restore.ts';
 import { usageFrom } from './args.ts';
 import { formatBytes, formatCount, toJson } from './format.ts';
-import type { Out } from './render.ts';
+import { type Out, shownPath } from './render.ts';
 
 const USAGE = {
   list: 'concord trash list ROOT [--json]',
@@ -52,7 +52,8 @@ export async function runTrashCommand(argv: string[], out: Out, now = Date.now):
       restoreFromTrash(trash, path, { atMs, to: values.to }),
     );
     const lines = r.items.map(
-      (i) => `  ${i.path}${i.kind === 'dir' ? '/' : ''}  (trashed ${localTime(i.run.ms)})`,
+      (i) =>
+        `  ${shownPath(i.path)}${i.kind === 'dir' ? '/' : ''}  (trashed ${localTime(i.run.ms)})`,
     );
     out.stdout.write(
       `Restored ${count(r.items.length, 'item')} (${formatBytes(r.bytes)}) from the trash of ${root} into ${r.dest}:\n${lines.join('\n')}\n`,
@@ -92,7 +93,7 @@ function list(root: string, json: boolean, out: Out): number {
   const width = Math.max(4, ...sizes.map((s) => s.length));
   const rows = items.map(
     (i, k) =>
-      `${localTime(i.run.ms)}  ${i.kind.padEnd(7)}  ${(sizes[k] as string).padStart(width)}  ${i.path}${i.kind === 'dir' ? '/' : ''}${i.version > 1 ? `  (version ${i.version} of that run)` : ''}`,
+      `${localTime(i.run.ms)}  ${i.kind.padEnd(7)}  ${(sizes[k] as string).padStart(width)}  ${shownPath(i.path)}${i.kind === 'dir' ? '/' : ''}${i.version > 1 ? `  (version ${i.version} of that run)` : ''}`,
   );
   const total = items.reduce((n, i) => n + i.size, 0);
   out.stdout.write(

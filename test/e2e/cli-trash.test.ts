@@ -133,6 +133,25 @@ describe('concord trash list', () => {
     assert.match(human.stdout, /5 items, 15 B/);
   });
 
+  test('a name with a newline or another control character is escaped, one line per item (it could forge a row); restore takes the real name', async (t) => {
+    const forged = 'a\n2026-01-01 00:00:00  file        1 B  passwords.txt';
+    const { A, B } = roots(t, { keep: 'k' }, { keep: 'k', [forged]: 'x', 'bell\x07': 'y' });
+    await mirrorAt(A, B, T0);
+    const r = await runCli(['trash', 'list', B]);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.split('\n').filter((l) => l.includes('  file  '));
+    assert.equal(rows.length, 2, r.stdout);
+    assert.ok(
+      rows.some((l) => l.endsWith('  a\\n2026-01-01 00:00:00  file        1 B  passwords.txt')),
+    );
+    assert.ok(rows.some((l) => l.endsWith('  bell\\x07')));
+    assert.doesNotMatch(r.stdout, /^passwords/m);
+    const back = await runCli(['trash', 'restore', B, forged]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.match(back.stdout, /a\\n2026/);
+    assert.equal(readFileSync(join(B, forged), 'utf8'), 'x');
+  });
+
   test('shows local time, which --at reads back as local time', async (t) => {
     const { A, B } = roots(t, { x: 'old' });
     await mirrorAt(A, B, T0);
