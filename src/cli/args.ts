@@ -82,6 +82,14 @@ export function parseSyncArgs(command: SyncArgs['command'], argv: string[]): Syn
     );
   }
   const [a, b] = pairRun ? ['', ''] : (positionals as [string, string]);
+  if (!pairRun && (a === '' || b === ''))
+    throw new ConcordError(
+      'usage',
+      `an empty path was given as ${a === '' ? 'the source' : 'the destination'}`,
+      {
+        hint: 'give the directory, or . for the current one',
+      },
+    );
   let mode: Mode =
     command === 'copy'
       ? 'replica'
@@ -221,14 +229,16 @@ export function usageFrom(err: unknown): ConcordError {
   switch (e.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return new ConcordError('usage', `unknown option ${opt}`, { hint: 'see concord --help' });
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return new ConcordError(
-        'usage',
-        `option ${opt.split(' ')[0] || ''} needs a value`.replace('  ', ' '),
-        {
-          hint: 'see concord --help',
-        },
-      );
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const name = opt.split(' ')[0] || '';
+      // `--max-delete -1`: the value looks like an option, so it was not taken as one.
+      const dash = /starting with a dash/.test(e.message ?? '');
+      return new ConcordError('usage', `option ${name} needs a value`.replace('  ', ' '), {
+        hint: dash
+          ? `a value that starts with '-' is given as ${name}=VALUE`
+          : 'see concord --help',
+      });
+    }
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return new ConcordError('usage', 'unexpected argument', { hint: 'see concord --help' });
     default:

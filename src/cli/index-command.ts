@@ -76,9 +76,10 @@ export async function runStatusCommand(argv: string[], out: Out): Promise<number
     out.stdout.write(
       `${toJson({ type: 'status', indexedAt: new Date(s.indexedMs).toISOString(), changes: s.changes, problems: s.problems })}\n`,
     );
-    return EXIT.ok;
+  } else {
+    for (const c of s.changes)
+      out.stdout.write(`${c.kind.padEnd(9)}${shownPath(c.path)}${c.entry === 'dir' ? '/' : ''}\n`);
   }
-  for (const c of s.changes)
-    out.stdout.write(`${c.kind.padEnd(9)}${shownPath(c.path)}${c.entry === 'dir' ? '/' : ''}\n`);
-  return EXIT.ok;
+  // What could not be read is not known to be unchanged: as index does, 3 says so.
+  return s.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
 }

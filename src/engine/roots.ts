@@ -51,7 +51,11 @@ export function resolveLocalRoots(a: string, b: string): LocalRoots {
     }
     dst = join(realpathSync(parent), basename(bAbs));
   }
-  const overlap = rootsOverlap(src, dst);
+  // One directory under two paths (a bind mount, a second mount of the file system): the
+  // paths differ, the directory does not.
+  const srcSt = statSync(src);
+  const sameDir = st !== undefined && st.dev === srcSt.dev && st.ino === srcSt.ino;
+  const overlap = sameDir ? 'same' : rootsOverlap(src, dst);
   if (overlap === 'same') {
     throw new ConcordError('bad-root', `is the same directory as ${a}`, {
       path: b,

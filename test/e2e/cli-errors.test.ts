@@ -140,6 +140,23 @@ describe('refused with exit 2, one line naming the path and the fix, nothing cha
     assert.deepEqual(fingerprint(dir), before);
   });
 
+  test('A and B the same directory through a bind mount (two paths, one directory)', async (t) => {
+    const { dir, A } = pair(t);
+    const B = join(dir, 'bound');
+    mkdirp(B);
+    const mounted = spawnSync('mount', ['--bind', A, B]);
+    assert.equal(mounted.status, 0, `mount --bind: ${mounted.stderr}`);
+    try {
+      await refused(
+        A,
+        [['sync', A, B], B, 'same directory', HAS_FIX],
+        [['mirror', A, B], B, 'same directory', HAS_FIX],
+      );
+    } finally {
+      spawnSync('umount', [B]); // before the temporary folder is removed
+    }
+  });
+
   test('B inside A (existing and not yet existing)', async (t) => {
     const { dir, A } = pair(t);
     await refused(
@@ -205,6 +222,16 @@ describe('refused with exit 2, one line naming the path and the fix, nothing cha
       [['mirror', A], 'two roots', HAS_FIX],
       [['copy'], 'two roots', HAS_FIX],
       [['mirror', A, B, join(dir, 'C')], join(dir, 'C'), HAS_FIX],
+    );
+  });
+
+  test("an empty path as a root, and a value starting with '-' given apart (--max-delete -1): one line that says how", async (t) => {
+    const { dir, A, B } = pair(t);
+    await refused(
+      dir,
+      [['copy', '', B], 'an empty path was given as the source', HAS_FIX],
+      [['sync', A, ''], 'an empty path was given as the destination', HAS_FIX],
+      [['mirror', A, B, '--max-delete', '-1'], '--max-delete needs a value', '--max-delete=VALUE'],
     );
   });
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { giveToNobody } from '../helpers/nobody.ts';
 import { makeTree, readTree, runCli, tempDir } from '../helpers/tree.ts';
 
 function setup(t: Parameters<typeof tempDir>[0]) {
@@ -59,6 +60,22 @@ describe('concord index', () => {
     const s = await runCli(['status', root], { asNobody: true });
     assert.equal(s.code, 0, s.stderr);
     assert.equal(s.stdout, '');
+  });
+
+  test('status and index with a directory they cannot read: the problem on stderr, exit 3 (it is not known to be unchanged)', async (t) => {
+    const { dir, root } = setup(t);
+    chmodSync(dir, 0o755);
+    giveToNobody(root);
+    const first = await runCli(['index', root], { asNobody: true });
+    assert.equal(first.code, 0, first.stderr);
+    mkdirSync(join(root, 'closed'));
+    giveToNobody(join(root, 'closed'));
+    chmodSync(join(root, 'closed'), 0o000);
+    const s = await runCli(['status', root], { asNobody: true });
+    assert.equal(s.code, 3, s.stderr);
+    assert.match(s.stderr, /closed: cannot list directory: permission denied/);
+    const again = await runCli(['index', root], { asNobody: true });
+    assert.equal(again.code, 3, again.stderr);
   });
 
   test('bad input: a missing root, two roots, an unknown option: exit 2, one line', async (t) => {
