@@ -102,6 +102,8 @@ export class Executor {
   private rootTaken = false;
   /** Set once the target is found gone, replaced or full: nothing more is attempted. */
   stopped = false;
+  /** What recording a done op threw (onDone): drain() throws it. */
+  private failure: unknown;
 
   private async rootIdentity(): Promise<string | undefined> {
     if (this.dst.rootIdentity) return this.dst.rootIdentity();
@@ -168,10 +170,11 @@ export class Executor {
     }
   }
 
-  /** Waits for everything added so far. */
+  /** Waits for everything added so far; throws what stopped recording done ops, if anything. */
   async drain(): Promise<void> {
     if (this.batch.length > 0) await this.flush();
     await Promise.all(this.inFlight);
+    if (this.failure !== undefined) throw this.failure;
   }
 
   private async flush(): Promise<void> {
@@ -198,21 +201,9 @@ export class Executor {
       this.rootTaken = true;
       this.rootWas = await this.rootIdentity();
     }
+    let bytes: number | undefined;
     try {
-      const bytes = await this.perform(op);
-      if (this.opts.keepDone !== false) result.done.push(op);
-      await this.opts.onDone?.(op);
-      countOp(result.counts, op);
-      result.bytesCopied += bytes;
-      progress.bytesDone += bytes;
-      this.emit({
-        type: 'op',
-        jobId,
-        op: op.op,
-        path: op.path,
-        reason: op.reason,
-        ...(bytes ? { size: bytes } : {}),
-      });
+      bytes = await this.perform(op);
     } catch (err) {
       // A failure because the whole target went away, or filled up, is one problem, not one
       // per entry.
@@ -227,6 +218,31 @@ export class Executor {
       const p = toProblem(op, err, this.src.localPath?.(''));
       result.problems.push(p);
       this.emit({ type: 'problem', jobId, problem: p });
+    }
+    if (bytes !== undefined) {
+      if (this.opts.keepDone !== false) result.done.push(op);
+      try {
+        await this.opts.onDone?.(op);
+      } catch (err) {
+        // Recording a done op (two-way's ancestors, a backup's catalog) failed: the state
+        // store failed, not the op. Nothing more is started, and drain() throws that one
+        // error, instead of each op done being reported as failed ("copy failed: database or
+        // disk is full") while the store could not keep what was done.
+        this.stopped = true;
+        this.failure ??= err;
+        return;
+      }
+      countOp(result.counts, op);
+      result.bytesCopied += bytes;
+      progress.bytesDone += bytes;
+      this.emit({
+        type: 'op',
+        jobId,
+        op: op.op,
+        path: op.path,
+        reason: op.reason,
+        ...(bytes ? { size: bytes } : {}),
+      });
     }
     progress.filesDone++;
     const now = this.opts.now();

@@ -4,7 +4,7 @@
  * interrupted run and its rerun (S15), and what plan prints.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { nativeLister } from '../../src/endpoint/local/native.ts';
 import { openStateDb } from '../../src/index/state-db.ts';
-import { CLI } from '../helpers/tree.ts';
+import { CLI, makeTree, tempDir } from '../helpers/tree.ts';
 import {
   COUNT_KEYS,
   cli,
@@ -952,5 +952,36 @@ describe('quiet folders', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(counts(r), { ...ZERO, updated: 1, bytesCopied: 9 });
     assert.equal(contents(B)['s1-settled/f.txt']?.content, 'version 2');
+  });
+});
+
+describe('a full state directory', () => {
+  test('the state database fills up mid-run: one line naming it, exit 1, no op it did reported as failed; once there is room the next run converges', async (t) => {
+    const dir = tempDir(t);
+    const home = join(dir, 'home');
+    const A = join(dir, 'A');
+    const B = join(dir, 'B');
+    mkdirSync(home);
+    const spec: Record<string, string> = {};
+    for (let i = 0; i < 5000; i++) spec[`f${i}`] = `file ${i}`;
+    makeTree(A, spec);
+    // A file system of its own, nearly full: the database has room to open, not to commit the
+    // first 4,096 ancestors, which happens mid-run (5,000 files).
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=400k', 'tmpfs', home]);
+    try {
+      writeFileSync(join(home, 'filler'), Buffer.alloc(250_000));
+      const env = { CONCORD_HOME: home };
+      const r = await runCli(['sync', A, B], { env });
+      assert.equal(r.code, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /copy failed/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /state\.db: cannot use the state database: database or disk is full/);
+      execFileSync('mount', ['-o', 'remount,size=8m', home]);
+      const again = await runCli(['sync', A, B], { env });
+      assert.equal(again.code, 0, again.stderr);
+      assertSameTrees(A, B);
+    } finally {
+      execFileSync('umount', [home]); // before the temporary folder is removed
+    }
   });
 });
