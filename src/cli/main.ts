@@ -11,7 +11,7 @@ import type { Out } from './render.ts';
 const HELP = `concord: keep two directory trees in agreement
 
 Usage:
-  concord copy   A B [options]      one-way: new and changed files flow A -> B; nothing is deleted on B
+  concord copy   A B [options]      one-way: new and changed files flow A -> B; nothing only on B is deleted
   concord mirror A B [options]      one-way: B becomes an exact copy of A; extras on B go to B's trash
   concord sync   A B [options]      two-way: changes flow both ways; conflicts settled by --conflict
   concord sync   NAME               sync the pair NAME (see concord pair)
