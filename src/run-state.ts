@@ -141,7 +141,7 @@ function readIgnoreFile(file: string): string {
     if (!st.isFile())
       throw refuse(st.isDirectory() ? 'is a directory' : 'is a FIFO, socket or device');
     if (st.size > MAX_IGNORE_BYTES) throw refuse('is larger than 1 MiB: no list of ignore rules');
-    // One byte more than its size: a file still being written is read again next run.
+    // One byte more than its size, to notice one that grows while it is read.
     const buf = Buffer.alloc(st.size + 1);
     let n = 0;
     for (let got = -1; got !== 0 && n < buf.length; n += got)
