@@ -35,7 +35,9 @@ type Case = [args: string[], ...needles: (string | RegExp)[]];
  */
 async function refused(dir: string, ...cases: Case[]): Promise<CliResult[]> {
   const before = fingerprint(dir);
-  const results = await Promise.all(cases.map(([args]) => cli(args)));
+  // In `dir`: a relative or empty root a regression takes is then inside what is checked,
+  // never the repository the tests run from.
+  const results = await Promise.all(cases.map(([args]) => cli(args, { cwd: dir })));
   results.forEach((r, i) => {
     const [args, ...needles] = cases[i] as Case;
     try {
