@@ -2,7 +2,7 @@ import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Entry, Meta } from '../core/entry.ts';
 import type { FilterSpec } from '../core/filter.ts';
-import type { RelPath } from '../core/path.ts';
+import { numberedName, type RelPath } from '../core/path.ts';
 import type { Precondition } from '../core/plan.ts';
 import type {
   Capabilities,
@@ -140,7 +140,7 @@ export function findStored(
   const base = join(runDir, path);
   let copied: string | undefined;
   for (let n = 1; n < 20; n++) {
-    const rel = n === 1 ? base : `${base}~${n}`;
+    const rel = n === 1 ? base : numberedName(base, n);
     const st = lstatSync(join(historyDir, rel), { bigint: true, throwIfNoEntry: false });
     if (st === undefined) {
       if (n > 1) break;

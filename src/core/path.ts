@@ -87,6 +87,19 @@ export function cutUtf8(s: string, max: number): string {
   return s.slice(0, end);
 }
 
+/**
+ * `path` with `~n` after its last name: where a second version of the same path goes in a
+ * run's trash or history. The name loses whole code points from its end to leave room, so the
+ * result fits in NAME_MAX bytes (a 254-byte name plus `~2` failed with ENAMETOOLONG, and the
+ * removal or overwrite that needed it failed with it). Any name of today's usual length comes
+ * back as `${path}~${n}`.
+ */
+export function numberedName(path: string, n: number): string {
+  const suffix = `~${n}`;
+  const at = path.lastIndexOf('/') + 1;
+  return `${path.slice(0, at)}${cutUtf8(path.slice(at), NAME_MAX - suffix.length)}${suffix}`;
+}
+
 function utf8Width(cp: number): number {
   return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
 }

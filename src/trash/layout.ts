@@ -5,7 +5,15 @@
  * `~3` (endpoint/local/local.ts freeName). A removed directory leaves an empty directory.
  * Pure: names and items in, decisions out; reading the disk is read.ts.
  */
-import { comparePaths, isWithin, type RelPath, STATE_DIR } from '../core/path.ts';
+import {
+  comparePaths,
+  isWithin,
+  NAME_MAX,
+  numberedName,
+  type RelPath,
+  STATE_DIR,
+  utf8Length,
+} from '../core/path.ts';
 
 /** Where the trash lives, relative to its root. */
 export const TRASH_DIR = `${STATE_DIR}/trash`;
@@ -69,6 +77,11 @@ export function versionOf(
   const m = VERSION.exec(name);
   const n = m ? Number(m[2]) : 0;
   if (m && n >= 2 && siblings.has(m[1] as string)) return { name: m[1] as string, version: n };
+  // A name too long to take `~N` whole was cut first (numberedName): the sibling it came from.
+  // (Only a name that ends within one code point of NAME_MAX can have been cut.)
+  if (m && n >= 2 && utf8Length(name) > NAME_MAX - 4)
+    for (const s of siblings)
+      if (s !== name && numberedName(s, n) === name) return { name: s, version: n };
   return { name, version: 1 };
 }
 

@@ -8,6 +8,7 @@ import {
   cutUtf8,
   isWithin,
   join,
+  numberedName,
   parent,
   relPathError,
   utf8Length,
@@ -182,6 +183,23 @@ describe('join, parent, basename', () => {
     assert.equal(parent(''), '');
     assert.equal(basename(''), '');
   });
+});
+
+describe('numberedName: `~N` after the last name, which gives way to fit NAME_MAX', () => {
+  const cases: [string, string, number, string][] = [
+    ['a short name: as it always was', 'trash/run/a.txt', 2, 'trash/run/a.txt~2'],
+    ['no directory part', 'a', 12, 'a~12'],
+    ['253 bytes fit with ~2 whole', `d/${'n'.repeat(253)}`, 2, `d/${'n'.repeat(253)}~2`],
+    ['254 bytes lose one', `d/${'n'.repeat(254)}`, 2, `d/${'n'.repeat(253)}~2`],
+    ['~10 takes one more byte', `d/${'n'.repeat(254)}`, 10, `d/${'n'.repeat(252)}~10`],
+    ['two-byte characters go whole', `d/${'é'.repeat(127)}`, 2, `d/${'é'.repeat(126)}~2`],
+  ];
+  for (const [name, path, n, want] of cases)
+    test(name, () => {
+      const got = numberedName(path, n);
+      assert.equal(got, want);
+      assert.ok(Buffer.byteLength(got.slice(got.lastIndexOf('/') + 1)) <= 255);
+    });
 });
 
 describe('utf8Length and cutUtf8: names measured and cut in bytes of UTF-8', () => {

@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { syncLocal } from '../../src/api.ts';
 import { same } from '../../src/core/plan.ts';
@@ -375,6 +375,30 @@ describe('concord trash restore', () => {
     renameSync(join(root, 'f'), join(dir, 'second'));
     assert.equal((await cli(['trash', 'restore', root, 'f'])).code, 0);
     assert.equal(readFileSync(join(root, 'f'), 'utf8'), 'first');
+  });
+
+  test('~2 on a name of 254 bytes: the second version is cut to fit 255 bytes (it failed with ENAMETOOLONG), listed and restored under its own name', async (t) => {
+    const dir = tempDir(t);
+    const root = join(dir, 'R');
+    mkdirSync(root);
+    const long = `${'é'.repeat(100)}${'n'.repeat(54)}`; // 254 bytes
+    const run = runDirName(new Date(T0));
+    const ep = new LocalEndpoint({ root, trashDir: join(root, '.concord', 'trash', run) });
+    for (const content of ['first', 'second']) {
+      writeFileSync(join(root, long), content);
+      const seen = await ep.stat(long);
+      assert.ok(seen);
+      await ep.remove(long, same(seen));
+    }
+    await ep.close();
+    const listed = await listJson(root);
+    assert.deepEqual(
+      listed.map((i) => i.path),
+      [long, long],
+    );
+    assert.equal(Buffer.byteLength(basename(listed[1]?.storedAs ?? '')), 255);
+    assert.equal((await cli(['trash', 'restore', root, long])).code, 0);
+    assert.equal(readFileSync(join(root, long), 'utf8'), 'second');
   });
 
   test('S7 --to on another file system (tmpfs) copies, keeping mode and mtime', async (t) => {

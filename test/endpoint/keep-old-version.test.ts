@@ -17,3 +17,16 @@ test('S7: a version kept twice under one trash name gets the next ~N; neither ke
   assert.equal(readFileSync(`${dest}~2`, 'utf8'), 'two');
   assert.equal(statSync(`${dest}~2`).ino, statSync(join(dir, 'g')).ino);
 });
+
+test('S7: the next ~N of a 254-byte name is cut to fit 255 bytes instead of failing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-keep-'));
+  const long = 'n'.repeat(254);
+  const dest = join(dir, 'trash', long);
+  writeFileSync(join(dir, 'a'), 'one');
+  writeFileSync(join(dir, 'b'), 'two');
+  assert.equal(keepOldVersion(join(dir, 'a'), dest), dest);
+  const second = keepOldVersion(join(dir, 'b'), dest);
+  assert.equal(second, join(dir, 'trash', `${'n'.repeat(253)}~2`));
+  assert.equal(readFileSync(second, 'utf8'), 'two');
+  assert.equal(readFileSync(dest, 'utf8'), 'one');
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { numberedName } from '../../src/core/path.ts';
 import {
   compareAge,
   compareItems,
@@ -70,6 +71,14 @@ describe('~N versions', () => {
     assert.deepEqual(versionOf('x~2', new Set(['x~2'])), { name: 'x~2', version: 1 });
     assert.deepEqual(versionOf('x~1', new Set(['x', 'x~1'])), { name: 'x~1', version: 1 });
     assert.deepEqual(versionOf('a.txt~12', new Set(['a.txt'])), { name: 'a.txt', version: 12 });
+  });
+
+  test('a name too long to take ~N whole was cut to fit 255 bytes: still a version of the name it came from', () => {
+    const long = `${'é'.repeat(100)}${'n'.repeat(54)}`; // 254 bytes
+    const second = numberedName(long, 2);
+    assert.equal(Buffer.byteLength(second), 255);
+    assert.deepEqual(versionOf(second, new Set([long, second])), { name: long, version: 2 });
+    assert.deepEqual(versionOf(second, new Set([second])), { name: second, version: 1 });
   });
 
   test('list order: path (parents first), then run time, run order, version', () => {

@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Entry } from '../../core/entry.ts';
+import { numberedName } from '../../core/path.ts';
 import type { Precondition } from '../../core/plan.ts';
 import { ChangedDuringSync } from '../endpoint.ts';
 import { TEMP_PREFIX, tryUnlink } from './listing.ts';
@@ -170,7 +171,7 @@ function commit(
 export function keepOldVersion(abs: string, dest: string): string {
   mkdirSync(dirname(dest), { recursive: true });
   for (let n = 1; ; n++) {
-    const name = n === 1 ? dest : `${dest}~${n}`;
+    const name = n === 1 ? dest : numberedName(dest, n);
     try {
       linkSync(abs, name);
       return name;

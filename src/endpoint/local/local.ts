@@ -18,7 +18,7 @@ import { foldName } from '../../core/case-fold.ts';
 import type { Entry, Meta } from '../../core/entry.ts';
 import type { FilterSpec } from '../../core/filter.ts';
 import { packedEntry, WORDS } from '../../core/packed.ts';
-import { basename, parent, type RelPath } from '../../core/path.ts';
+import { basename, numberedName, parent, type RelPath } from '../../core/path.ts';
 import { ABSENT, type Precondition } from '../../core/plan.ts';
 import {
   type Capabilities,
@@ -385,6 +385,6 @@ export class LocalEndpoint implements Endpoint {
 /** rename() replaces what is there: never let a kept version be replaced (S7). */
 function freeName(p: string): string {
   let candidate = p;
-  for (let n = 2; lstatOrUndefined(candidate); n++) candidate = `${p}~${n}`;
+  for (let n = 2; lstatOrUndefined(candidate); n++) candidate = numberedName(p, n);
   return candidate;
 }
