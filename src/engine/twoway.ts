@@ -336,11 +336,13 @@ export async function planTwoWay(
     }
     for (const side of decided.writesInto) resurrect(visit.ctx[side]);
     if (!rOpts.ignoreModes)
-      // A conflict's resolution writes on both sides (a rename aside, a copy over the loser).
+      // A conflict's resolution writes on both sides (a rename aside, a copy over the loser);
+      // a crashed run's temporary file is removed too.
       for (const side of ['A', 'B'] as const)
         if (
           decided.conflicts.length > 0 ||
-          decided.ops.some((o) => o.side === side && changesEntries(o))
+          decided.ops.some((o) => o.side === side && changesEntries(o)) ||
+          ((side === 'A' ? pa : pb)?.leftovers?.length ?? 0) > 0
         )
           await openToOwner(side, dir, visit.ctx[side]);
     if (
@@ -800,6 +802,16 @@ export async function runTwoWay(
   };
   if (!opts.dryRun) await closeLeftOpen(store, ends);
   const plan = await planTwoWay(a, b, opts, deps, opts.dryRun ? undefined : stream);
+  /**
+   * A crashed run's temporary files never held a version of anything (S14): they go, after
+   * the closed directories that hold them were opened (Clear phase, or streamed; as non-root,
+   * unlinking in a 0555 directory fails) and before DirTimes closes them again.
+   */
+  const discardLeftovers = async (p: TwoWayPlan): Promise<true> => {
+    for (const path of p.leftovers.A) await a.discard(path).catch(() => {});
+    for (const path of p.leftovers.B) await b.discard(path).catch(() => {});
+    return true;
+  };
   /** Records what a pass found by scanning alone, then applies its operations, phase by phase. */
   const applyPass = async (p: TwoWayPlan) => {
     // Facts found by the scan alone (equal on both sides, deleted on both) hold already.
@@ -814,15 +826,18 @@ export async function runTwoWay(
     await Promise.all([toA.drain(), toB.drain()]);
     noteOpenings(store, p.ops);
     let phase = p.ops[0]?.phase;
+    let discarded = false;
     for (const op of p.ops) {
       if (aborted()) break;
       if (op.phase !== phase) {
         await Promise.all([toA.drain(), toB.drain()]);
+        if (!discarded && op.phase === Phase.DirTimes) discarded = await discardLeftovers(p);
         phase = op.phase;
       }
       await (op.side === 'A' ? toA : toB).add(op);
     }
     await Promise.all([toA.drain(), toB.drain()]);
+    if (!discarded && !aborted()) await discardLeftovers(p);
     // Quiet directories are settled by digest next time; an interrupted run proves nothing.
     if (!aborted()) for (const q of p.quietDirs) store.putDigests(q.dir, q.a, q.b);
   };
@@ -833,9 +848,6 @@ export async function runTwoWay(
   const problems = [...plan.problems];
   if (!opts.dryRun && !aborted()) {
     if (!applying) deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
-    // A crashed run's temporary files never held a version of anything (S14): they go.
-    for (const path of plan.leftovers.A) await a.discard(path).catch(() => {});
-    for (const path of plan.leftovers.B) await b.discard(path).catch(() => {});
     await applyPass(plan);
     // What the first pass saw below moved directories is the next pass's to look at: the old
     // names are gone, and the new ones are walked again right away.

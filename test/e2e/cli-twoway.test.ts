@@ -810,6 +810,27 @@ describe('permissions', () => {
 });
 
 describe('permissions: closed folders', () => {
+  test("S14 a crashed run's temporary file left in a closed folder is removed by a non-root user's next run, and the folder is closed again on both sides", async (t) => {
+    const { dir, A, B } = roots(t, {
+      'ro/doc': { content: 'v1', mtime: T1 },
+      ro: { dir: true, mode: 0o555, mtime: T1 },
+    });
+    const as = prepareForNobody(dir);
+    const first = await cli(['sync', A, B], as);
+    assert.equal(first.code, 0, first.stderr);
+    for (const root of [A, B]) {
+      chmodSync(join(root, 'ro'), 0o755);
+      writeFileSync(join(root, 'ro', '.concord-tmp-0123abcd7-doc'), 'half a copy');
+      chmodSync(join(root, 'ro'), 0o555);
+    }
+    prepareForNobody(dir);
+    const r = await cli(['sync', A, B], as);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(tempFiles(dir), []);
+    for (const root of [A, B]) assert.equal(readTree(root)['ro/']?.mode, 0o555, root);
+    assertSameTrees(A, B);
+  });
+
   test('a closed folder (no u+w) replaced by a file, a file renamed out of a closed folder and a conflict inside one all land in one run by a non-root user; problems name the side they happened on', async (t) => {
     const { dir, A, B } = roots(t, {
       'gone/f': { content: 'in a folder B turns into a file', mtime: T1 },
