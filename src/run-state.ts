@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FilterRule, type FilterSpec, IGNORE_FILE } from './core/filter.ts';
+import { OPEN_TO_READ } from './endpoint/local/stat.ts';
 import type { LocalRoots } from './engine/roots.ts';
 import { ConcordError, errText } from './errors.ts';
 import { FileIndex } from './index/file-index.ts';
@@ -127,9 +128,9 @@ function readIgnoreFile(file: string): string {
     new ConcordError('bad-root', what, { path: file, hint });
   let fd: number;
   try {
-    // O_NOFOLLOW: a symlink fails (ELOOP) instead of being followed; O_NONBLOCK: opening a FIFO
-    // does not wait for a writer.
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    // O_NOFOLLOW: a symlink fails (ELOOP) instead of being followed; OPEN_TO_READ's
+    // O_NONBLOCK: opening a FIFO does not wait for a writer.
+    fd = openSync(file, OPEN_TO_READ | constants.O_NOFOLLOW);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return '';

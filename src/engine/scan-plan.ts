@@ -411,20 +411,20 @@ async function hashBoth(
   const wanted = new Set(names);
   let hashed = 0;
   const wants = (e: Entry) => wanted.has(e.name) && e.hash === undefined;
-  const hashOne = (e: Entry, [ep, cache]: [Endpoint, DirCache | undefined], side: 'A' | 'B') =>
-    hashOrReport(
-      e,
-      join(dir, e.name),
-      cache ? (_, x) => cache.hash(x, (p, y) => ep.hash(p, y)) : (p, x) => ep.hash(p, x),
-      problems,
-      side,
-    ).then((ok) => {
+  // One reader per side, not a closure per file.
+  const readerOf = ([ep, cache]: [Endpoint, DirCache | undefined]) => {
+    const read = (p: RelPath, x: Entry) => ep.hash(p, x);
+    return cache ? cache.through(read) : read;
+  };
+  const readers = { A: readerOf(src), B: readerOf(dst) };
+  const hashOne = (e: Entry, side: 'A' | 'B') =>
+    hashOrReport(e, join(dir, e.name), readers[side], problems, side).then((ok) => {
       if (ok) hashed++;
     });
   // Both sides at once: one side after the other left a hashing thread idle.
   const jobs: Promise<void>[] = [];
-  for (const e of srcEntries) if (wants(e)) jobs.push(hashOne(e, src, 'A'));
-  for (const e of dstEntries) if (wants(e)) jobs.push(hashOne(e, dst, 'B'));
+  for (const e of srcEntries) if (wants(e)) jobs.push(hashOne(e, 'A'));
+  for (const e of dstEntries) if (wants(e)) jobs.push(hashOne(e, 'B'));
   await Promise.all(jobs);
   return hashed;
 }

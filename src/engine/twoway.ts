@@ -643,9 +643,9 @@ export async function planTwoWay(
     const wanted = new Set(names);
     let n = 0;
     const jobs: Promise<void>[] = [];
+    const hashFile = (p: RelPath, x: Entry) => ep.hash(p, x);
     for (const e of list) {
       if (!wanted.has(e.name) || e.kind !== 'file' || e.hash !== undefined) continue;
-      const hashFile = (p: RelPath, x: Entry) => ep.hash(p, x);
       jobs.push(
         hashOrReport(e, join(dir, e.name), hashFile, plan.problems, side).then((ok) => {
           if (ok) n++;

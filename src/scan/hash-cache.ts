@@ -111,6 +111,13 @@ export class DirCache {
     return unknown;
   }
 
+  /** A hashFile (hashOrReport's) that reads through `read` and remembers as hash() does. */
+  through(
+    read: (path: RelPath, e: Entry) => Promise<string>,
+  ): (path: RelPath, e: Entry) => Promise<string> {
+    return (_, e) => this.hash(e, read);
+  }
+
   /**
    * Hashes `e` through `hashFile`, remembering when the bytes were read. A promise chain, not an
    * async function: one suspended per file allocated ~1 KB (~100 MB in a first --checksum run

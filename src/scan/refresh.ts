@@ -56,14 +56,10 @@ export async function refreshIndex(
           counts.bytes += e.size;
         }
       }
+      const read = dc.through((p, x) => ep.hash(p, x));
       const done = Promise.all(
         unknown.map((e) =>
-          hashOrReport(
-            e,
-            join(w.dir, e.name),
-            (_, x) => dc.hash(x, (p, y) => ep.hash(p, y)),
-            counts.problems,
-          ).then((ok) => {
+          hashOrReport(e, join(w.dir, e.name), read, counts.problems).then((ok) => {
             if (ok) counts.hashedNow++;
           }),
         ),

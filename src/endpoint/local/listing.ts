@@ -21,7 +21,8 @@ export const TEMP_PREFIX = '.concord-tmp-';
 const TEMP_NAME = /^\.concord-tmp-(?:[0-9a-f]{8}[0-9a-z]*-|probe-[0-9a-f]{12}$)/;
 
 export function isTempName(name: string): boolean {
-  return TEMP_NAME.test(name);
+  // The JavaScript listing asks for every entry: the plain prefix test rules out nearly all.
+  return name.startsWith(TEMP_PREFIX) && TEMP_NAME.test(name);
 }
 
 /** A listing whose entries were written to a PackWriter, from entry `first` on. */
