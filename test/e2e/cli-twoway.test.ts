@@ -898,26 +898,35 @@ describe('permissions: closed folders', () => {
   });
 });
 
+/**
+ * A folder `name` closed to its owner (0555), synced by nobody; 3,000 files put into it on A;
+ * then a sync as nobody killed once its first file is in, which leaves B's folder open.
+ */
+async function crashedWithFolderOpen(t: Ctx, name: string) {
+  const { dir, A, B } = roots(t, {
+    [`${name}/keep`]: { content: 'keep', mtime: T1 },
+    [name]: { dir: true, mode: 0o555, mtime: T1 },
+  });
+  const as = prepareForNobody(dir);
+  const first = await cli(['sync', A, B], as);
+  assert.equal(first.code, 0, first.stderr);
+  chmodSync(join(A, name), 0o755);
+  for (let i = 0; i < 3000; i++) writeFileSync(join(A, name, `f${i}`), `file ${i}`);
+  chmodSync(join(A, name), 0o555);
+  prepareForNobody(dir);
+  // Killed once the first file is in: B's folder is open, and stays open.
+  const crashed = await cli(['sync', A, B, '--json', '--concurrency', '1'], {
+    ...as,
+    killWhen: (out) => out.includes('"type":"op"'),
+  });
+  assert.notEqual(crashed.code, 0);
+  assert.equal(readTree(B)[`${name}/`]?.mode, 0o755, 'the crash left the folder open');
+  return { A, B, as };
+}
+
 describe('permissions: a crash with a folder opened', () => {
   test('S15: a run killed while a closed folder is open leaves it open; the next run gives it its mode back instead of carrying the opened mode to the other side', async (t) => {
-    const { dir, A, B } = roots(t, {
-      'closed/keep': { content: 'keep', mtime: T1 },
-      closed: { dir: true, mode: 0o555, mtime: T1 },
-    });
-    const as = prepareForNobody(dir);
-    const first = await cli(['sync', A, B], as);
-    assert.equal(first.code, 0, first.stderr);
-    chmodSync(join(A, 'closed'), 0o755);
-    for (let i = 0; i < 3000; i++) writeFileSync(join(A, 'closed', `f${i}`), `file ${i}`);
-    chmodSync(join(A, 'closed'), 0o555);
-    prepareForNobody(dir);
-    // Killed once the first file is in: B's folder is open, and stays open.
-    const crashed = await cli(['sync', A, B, '--json', '--concurrency', '1'], {
-      ...as,
-      killWhen: (out) => out.includes('"type":"op"'),
-    });
-    assert.notEqual(crashed.code, 0);
-    assert.equal(readTree(B)['closed/']?.mode, 0o755, 'the crash left the folder open');
+    const { A, B, as } = await crashedWithFolderOpen(t, 'closed');
     const r = await cli(['sync', A, B, '--json'], as);
     assert.equal(r.code, 0, r.stderr);
     assertSameTrees(A, B);
@@ -926,23 +935,7 @@ describe('permissions: a crash with a folder opened', () => {
   });
 
   test('S15: a folder the crash left open but the user gave another mode since keeps that mode, and it travels', async (t) => {
-    const { dir, A, B } = roots(t, {
-      'mine/keep': { content: 'keep', mtime: T1 },
-      mine: { dir: true, mode: 0o555, mtime: T1 },
-    });
-    const as = prepareForNobody(dir);
-    const first = await cli(['sync', A, B], as);
-    assert.equal(first.code, 0, first.stderr);
-    chmodSync(join(A, 'mine'), 0o755);
-    for (let i = 0; i < 3000; i++) writeFileSync(join(A, 'mine', `f${i}`), `file ${i}`);
-    chmodSync(join(A, 'mine'), 0o555);
-    prepareForNobody(dir);
-    const crashed = await cli(['sync', A, B, '--json', '--concurrency', '1'], {
-      ...as,
-      killWhen: (out) => out.includes('"type":"op"'),
-    });
-    assert.notEqual(crashed.code, 0);
-    assert.equal(readTree(B)['mine/']?.mode, 0o755, 'the crash left the folder open');
+    const { A, B, as } = await crashedWithFolderOpen(t, 'mine');
     chmodSync(join(B, 'mine'), 0o700);
     const r = await cli(['sync', A, B, '--json'], as);
     assert.equal(r.code, 0, r.stderr);
