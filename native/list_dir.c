@@ -17,6 +17,7 @@
 
 #include "copy_small.h"
 #include "digest.h"
+#include "flock.h"
 #include "hash_file.h"
 #include "napi_util.h"
 
@@ -548,7 +549,8 @@ NAPI_MODULE_INIT() {
       napi_set_named_property(env, exports, "list", fn) != napi_ok ||
       napi_create_function(env, "listAsync", NAPI_AUTO_LENGTH, list_async, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "listAsync", fn) != napi_ok ||
-      !concord_copy_init(env, exports) || !concord_hash_init(env, exports))
+      !concord_copy_init(env, exports) || !concord_hash_init(env, exports) ||
+      !concord_flock_init(env, exports))
     return NULL;
   return exports;
 }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ConcordError } from '../errors.ts';
+import { type DirHolder, lockRootDirs } from './root-lock.ts';
 import type { StateDb } from './state-db.ts';
 
 export interface Holder {
@@ -23,15 +24,24 @@ export interface LockOptions {
   isAlive?: (pid: number) => boolean;
 }
 
+export interface LockKey {
+  key: string;
+  /** The root as the user named it. */
+  path: string;
+  /** The root's directory, also locked with flock (root-lock.ts) when given. */
+  dir?: string;
+}
+
 /**
  * Takes the run locks on `roots` (keyed by root id) in one transaction, so no two runs change the
- * same root at once (S18). A lock whose holder is dead on this host is stale and taken over: a
+ * same root at once (S18), then the flock on each root's directory, which runs with another
+ * CONCORD_HOME see too. A lock whose holder is dead on this host is stale and taken over: a
  * killed run must not block every later one. A live holder is waited for briefly, then the run
  * stops with a message naming it. Returns the release function.
  */
 export async function acquireLocks(
   db: StateDb,
-  roots: readonly { key: string; path: string }[],
+  roots: readonly LockKey[],
   o: LockOptions,
 ): Promise<() => void> {
   const pid = o.pid ?? process.pid;
@@ -57,18 +67,25 @@ export async function acquireLocks(
     for (const { key } of roots) insert.run(key, pid, host, now(), o.command);
     return undefined;
   });
+  const del = db.prepare('DELETE FROM locks WHERE key = ? AND pid = ? AND host = ?');
+  const releaseRows = db.transaction(() => {
+    for (const { key } of roots) del.run(key, pid, host);
+  });
+  const dirs = roots.flatMap(({ dir, path }) => (dir === undefined ? [] : [{ abs: dir, path }]));
   for (;;) {
     const holder = take.immediate();
-    if (!holder) break;
-    if (now() >= deadline) throw lockedError(holder);
+    if (!holder) {
+      const dirLock = lockRootDirs(dirs);
+      if (typeof dirLock === 'function')
+        return () => {
+          dirLock();
+          releaseRows();
+        };
+      releaseRows();
+      if (now() >= deadline) throw dirLockedError(dirLock);
+    } else if (now() >= deadline) throw lockedError(holder);
     await delay(100);
   }
-  return () => {
-    const del = db.prepare('DELETE FROM locks WHERE key = ? AND pid = ? AND host = ?');
-    db.transaction(() => {
-      for (const { key } of roots) del.run(key, pid, host);
-    })();
-  };
 }
 
 function lockedError(h: Holder): ConcordError {
@@ -83,6 +100,15 @@ function lockedError(h: Holder): ConcordError {
   );
 }
 
+function dirLockedError(h: DirHolder): ConcordError {
+  if (h.by) return lockedError({ path: h.path, host: hostname(), ...h.by });
+  return new ConcordError(
+    'locked',
+    'another process holds the lock on this root (flock), as a Concord run with another CONCORD_HOME does',
+    { path: h.path, hint: 'wait for it to finish, or stop it' },
+  );
+}
+
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -94,15 +120,12 @@ export function processAlive(pid: number): boolean {
 }
 
 /**
- * The lock keys of a root: its resolved path and its id. The same root reached by another
- * path (a bind mount, a renamed drive) still has its id; a root without one has its path.
+ * The lock keys of a root: its resolved path (with the flock on its directory) and its id. The
+ * same root reached by another path (a bind mount, a renamed drive) still has its id and its
+ * directory; a root without an id has its path.
  */
-export function rootLockKeys(
-  abs: string,
-  rootId: string | undefined,
-  shown: string,
-): { key: string; path: string }[] {
-  const keys = [{ key: `path:${abs}`, path: shown }];
+export function rootLockKeys(abs: string, rootId: string | undefined, shown: string): LockKey[] {
+  const keys: LockKey[] = [{ key: `path:${abs}`, path: shown, dir: abs }];
   if (rootId !== undefined) keys.push({ key: `id:${rootId}`, path: shown });
   return keys;
 }

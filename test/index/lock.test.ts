@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeTree, REPO, runCli, tempDir } from '../helpers/tree.ts';
@@ -101,4 +101,41 @@ test('S18 two-way: a sync whose root B another run holds exits 1 naming it, and 
   await once(h, 'exit');
   assert.equal((await runCli(['sync', A, B], { env })).code, 0);
   assert.equal(readFileSync(join(B, 'new.txt'), 'utf8'), 'n');
+});
+
+test('S18 runs with two CONCORD_HOMEs (root and a user, say) on one root: the second waits, then exits 1 naming the holder, and changes nothing', async (t) => {
+  const dir = tempDir(t);
+  const A = join(dir, 'A');
+  const B = join(dir, 'B');
+  makeTree(A, { 'a.txt': 'a' });
+  makeTree(B, { 'b.txt': 'b' });
+  const h = await holder(join(dir, 'home1'), [`path:${realpathSync(B)}`]);
+  t.after(() => h.kill('SIGKILL'));
+  const env = { CONCORD_HOME: join(dir, 'home2') };
+
+  const started = Date.now();
+  const r = await runCli(['mirror', A, B], { env });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^concord: ${B}: another Concord run is using this root: pid ${h.pid} on [^,]+, started \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\([^)]*hold-lock\\.ts [^)]*\\) \\(wait for it to finish, or stop it \\(kill ${h.pid}\\)`,
+    ),
+  );
+  assert.ok(Date.now() - started >= 3000, 'it waited for the holder first');
+  assert.deepEqual(readdirSync(B).sort(), ['b.txt'], 'B untouched');
+
+  // The same from the other side: a two-way run whose A is held.
+  const s = await runCli(['sync', B, A], { env });
+  assert.equal(s.code, 1);
+  assert.match(s.stderr, new RegExp(`^concord: ${B}: .*pid ${h.pid}`));
+  assert.deepEqual(readdirSync(A).sort(), ['a.txt'], 'A untouched');
+
+  // A killed holder leaves nothing behind: the kernel dropped its lock.
+  h.kill('SIGKILL');
+  await once(h, 'exit');
+  const again = Date.now();
+  assert.equal((await runCli(['mirror', A, B], { env })).code, 0);
+  assert.ok(Date.now() - again < 3000, 'no wait for a dead holder');
+  assert.deepEqual(readdirSync(B).sort(), ['.concord', 'a.txt'], 'b.txt went to the trash');
 });

@@ -72,6 +72,14 @@ export interface NativeHasher {
 }
 
 /** The calls of native/copy_small.c and hash_file.c, by the index their results give. */
+export interface NativeLocker {
+  /**
+   * flock(fd, LOCK_EX | LOCK_NB) (native/flock.c): 0 when the open file now holds the lock, else
+   * the errno (EWOULDBLOCK: another open file holds it).
+   */
+  flockNb(fd: number): number;
+}
+
 export const NATIVE_CALLS = [
   'open',
   'fstat',
@@ -86,7 +94,10 @@ export const NATIVE_CALLS = [
   'malloc',
 ] as const;
 
-let loaded: (Partial<NativeLister & NativeCopier & NativeHasher> & object) | null | undefined;
+let loaded:
+  | (Partial<NativeLister & NativeCopier & NativeHasher & NativeLocker> & object)
+  | null
+  | undefined;
 
 /**
  * The native lister (built by `npm install` through node-gyp; see binding.gyp), or undefined
@@ -118,6 +129,12 @@ export function nativeHasher(): NativeHasher | undefined {
     : undefined;
 }
 
+/** The same addon's flock, under the same conditions as nativeLister. */
+export function nativeLocker(): NativeLocker | undefined {
+  const addon = nativeAddon();
+  return typeof addon?.flockNb === 'function' ? (addon as NativeLocker) : undefined;
+}
+
 function nativeAddon() {
   if (loaded === undefined) loaded = load();
   return loaded ?? undefined;
@@ -128,7 +145,7 @@ function load() {
   try {
     return createRequire(import.meta.url)(
       new URL('build/Release/concord_native.node', PACKAGE_ROOT).pathname,
-    ) as Partial<NativeLister & NativeCopier & NativeHasher>;
+    ) as Partial<NativeLister & NativeCopier & NativeHasher & NativeLocker>;
   } catch {
     return null;
   }
