@@ -161,32 +161,43 @@ static int is_temp_name(const char *rest) {
   return *rest == '-';
 }
 
+// getdents64's buffer: glibc's readdir reads 32 KiB at a time too.
+enum { DIRENTS_BYTES = 32768 };
+
 // Returns 0, or -1 when memory ran out (the listing is then incomplete: fail the call).
+// getdents64 on the open directory rather than fdopendir and readdir: those add an fstat and
+// two fcntl calls per directory (12,000 system calls in a no-op of 4,000 directories, each
+// ~1 us on our VM) to check what O_DIRECTORY already did.
 static int list_into(const char *path, const char *skip, const char *prefix, listing_t *l) {
   size_t prefix_len = strlen(prefix);
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *dir = fd < 0 ? NULL : fdopendir(fd);
-  if (!dir) {
+  int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
     l->err = errno;
-    if (fd >= 0) close(fd);
     return 0;
   }
   int rc = -1;
-  errno = 0;
-  for (struct dirent *d; (d = readdir(dir));) {
-    const char *n = d->d_name;
-    if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
-    if (!valid_utf8((const unsigned char *)n)) {
-      l->invalid = 1;
+  char *dirents = malloc(DIRENTS_BYTES);
+  if (!dirents) goto out;
+  for (;;) {
+    ssize_t got = getdents64(dfd, dirents, DIRENTS_BYTES);
+    if (got < 0) {
+      l->err = errno;
       rc = 0;
       goto out;
     }
-    if (push(&l->all, n)) goto out;
-  }
-  if (errno) {
-    l->err = errno;
-    rc = 0;
-    goto out;
+    if (got == 0) break;
+    for (ssize_t at = 0; at < got;) {
+      const struct dirent64 *d = (const struct dirent64 *)(dirents + at);
+      at += d->d_reclen;
+      const char *n = d->d_name;
+      if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
+      if (!valid_utf8((const unsigned char *)n)) {
+        l->invalid = 1;
+        rc = 0;
+        goto out;
+      }
+      if (push(&l->all, n)) goto out;
+    }
   }
   qsort(l->all.items, l->all.len, sizeof(char *), by_bytes);
   size_t n_all = l->all.len ? l->all.len : 1;
@@ -194,7 +205,6 @@ static int list_into(const char *path, const char *skip, const char *prefix, lis
   l->kept = malloc(n_all * sizeof(size_t));
   l->failed_errno = malloc(n_all * sizeof(int));
   if (!l->words || !l->kept || !l->failed_errno) goto out;
-  int dfd = dirfd(dir);
   // A symlink's target is at most PATH_MAX - 1 (4095) bytes on Linux: one byte more than that
   // read back means the target did not fit.
   char link[4096 + 2];
@@ -246,7 +256,8 @@ static int list_into(const char *path, const char *skip, const char *prefix, lis
   take_digest(l);
   rc = 0;
 out:
-  closedir(dir);
+  free(dirents);
+  close(dfd);
   return rc;
 }
 
