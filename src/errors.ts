@@ -28,11 +28,27 @@ export class ConcordError extends Error {
     this.hint = opts.hint;
   }
 
-  /** The one line the CLI prints: `path: message (hint)`. */
+  /**
+   * The one line the CLI prints: `path: message (hint)`. One line even when a path in it holds
+   * a newline: control characters are escaped as in every other line the CLI prints.
+   */
   line(): string {
     const head = this.path === undefined ? this.message : `${this.path}: ${this.message}`;
-    return this.hint === undefined ? head : `${head} (${this.hint})`;
+    return oneLine(this.hint === undefined ? head : `${head} (${this.hint})`);
   }
+}
+
+/** Text as one line: a newline or other control character (in a name) is escaped. */
+export function oneLine(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const c = ch.charCodeAt(0);
+    if (c >= 0x20 && c !== 0x7f) out += ch;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else out += `\\x${c.toString(16).padStart(2, '0')}`;
+  }
+  return out;
 }
 
 export const EXIT = {

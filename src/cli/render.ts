@@ -1,5 +1,6 @@
 import type { Problem } from '../core/problem.ts';
 import type { Summary } from '../engine/oneway.ts';
+import { oneLine } from '../errors.ts';
 import type { RunEvent } from '../jobs/events.ts';
 import { formatBytes, formatCount, formatDuration, toJson } from './format.ts';
 
@@ -91,17 +92,7 @@ export function problemLine(p: Problem): string {
 }
 
 /** A path as one line of text: a newline or other control character in a name is escaped. */
-export function shownPath(path: string): string {
-  let out = '';
-  for (const ch of path) {
-    const c = ch.charCodeAt(0);
-    if (c >= 0x20 && c !== 0x7f) out += ch;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else out += `\\x${c.toString(16).padStart(2, '0')}`;
-  }
-  return out;
-}
+export const shownPath = oneLine;
 
 export function summaryText(s: Summary, label: string, problemsShown = false): string {
   const verb = s.dryRun ? 'would be ' : '';

@@ -63,6 +63,12 @@ describe('refused with exit 2, one line naming the path and the fix, nothing cha
     await refused(dir, [['mirror', A, B], A, 'does not exist', HAS_FIX]);
   });
 
+  test('missing A whose name holds a newline: still one line, the newline escaped', async (t) => {
+    const { dir, B } = pair(t);
+    const A = join(dir, 'no\nsuch');
+    await refused(dir, [['mirror', A, B], join(dir, 'no\\nsuch'), 'does not exist', HAS_FIX]);
+  });
+
   test('missing A and missing B: B is not created', async (t) => {
     const { dir } = pair(t);
     const B = join(dir, 'new-b');
