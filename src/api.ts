@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isBackupRoot } from './backup/catalog.ts';
@@ -18,7 +17,7 @@ import {
 } from './engine/oneway.ts';
 import { assertWritable, resolveLocalRoots } from './engine/roots.ts';
 import { ConcordError, stoppedPartWay } from './errors.ts';
-import type { Emit } from './jobs/events.ts';
+import { type Emit, newJobId } from './jobs/events.ts';
 import { filterSpec, openRunState } from './run-state.ts';
 import { expireTrash } from './trash/empty.ts';
 import { runDirName } from './trash/layout.ts';
@@ -116,7 +115,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     racySinceNs: state.racySinceNs,
     keepPlan: o.keepPlan,
   };
-  const deps: Deps = { emit: o.onEvent ?? (() => {}), now, jobId: randomBytes(6).toString('hex') };
+  const deps: Deps = { emit: o.onEvent ?? (() => {}), now, jobId: newJobId() };
   const close = async () => {
     await Promise.all([src.close(), dst.close(), pool?.close()]);
     state.close();

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_CONCURRENCY, trashDir } from './api.ts';
@@ -26,7 +25,7 @@ import {
   updatePairPaths,
 } from './index/pairs.ts';
 import { openStateDb, type StateDb } from './index/state-db.ts';
-import type { Emit } from './jobs/events.ts';
+import { type Emit, newJobId } from './jobs/events.ts';
 import { filterSpec } from './run-state.ts';
 import { expireTrash } from './trash/empty.ts';
 
@@ -189,7 +188,7 @@ export async function openTwoWayLocal(
     const deps: Deps = {
       emit: o.onEvent ?? (() => {}),
       now,
-      jobId: randomBytes(6).toString('hex'),
+      jobId: newJobId(),
     };
     const finish = (outcome: string) => {
       if (pair && !dryRun) recordOutcome(db, pair.id, now(), outcome);

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { Entry, Kind } from '../core/entry.ts';
 import { STATE_DIR } from '../core/path.ts';
 import type { RetentionPolicy } from '../core/retention.ts';
 import { ConcordError, errText } from '../errors.ts';
+import { Database } from '../index/sqlite.ts';
 
 /** `B/.concord/history/`: the version store of a backup root, and its catalog. */
 export const HISTORY_DIR = join(STATE_DIR, 'history');
@@ -98,14 +98,14 @@ interface RunRow {
  * found on disk by the next run (settle.ts).
  */
 export class Catalog {
-  readonly db: Database.Database;
+  readonly db: Database;
   /** Absolute `B/.concord/history`. */
   readonly historyDir: string;
   private readonly q;
   private pending = 0;
   private batchOpen = false;
 
-  private constructor(db: Database.Database, historyDir: string) {
+  private constructor(db: Database, historyDir: string) {
     this.db = db;
     this.historyDir = historyDir;
     this.q = {
@@ -151,7 +151,7 @@ export class Catalog {
         },
       );
     }
-    let db: Database.Database | undefined;
+    let db: Database | undefined;
     try {
       if (o.create) mkdirSync(historyDir, { recursive: true });
       const readonly = o.readonly ?? false;

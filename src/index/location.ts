@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATE_DIR } from '../core/path.ts';
 import { lstatOrUndefined } from '../endpoint/local/stat.ts';
 import { ensureStateDir } from '../endpoint/local/state-dir.ts';
 import { ConcordError, errText } from '../errors.ts';
+import { nodeCrypto } from '../node-crypto.ts';
 import type { StateDb } from './state-db.ts';
 
 export const ROOT_ID_FILE = 'root-id';
@@ -87,7 +87,7 @@ export function ensureRootId(root: string, randomId: () => string = newRootId): 
 }
 
 export function newRootId(): string {
-  return randomBytes(16).toString('hex');
+  return nodeCrypto().randomBytes(16).toString('hex');
 }
 
 /** The location row for `rootId`, made on first sight; its path is brought up to date. */

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { setTimeout as delay } from 'node:timers/promises';
 import { ConcordError } from '../errors.ts';
 import { type DirHolder, lockRootDirs } from './root-lock.ts';
 import type { StateDb } from './state-db.ts';
@@ -84,7 +83,8 @@ export async function acquireLocks(
       releaseRows();
       if (now() >= deadline) throw dirLockedError(dirLock);
     } else if (now() >= deadline) throw lockedError(holder);
-    await delay(100);
+    // Not node:timers/promises: ~1.5 ms to load, in every run.
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

@@ -1,14 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { ConcordError, errText } from '../errors.ts';
 import { STATE_DB } from './home.ts';
 import { MIGRATIONS, type Migration, migrate, schemaVersion } from './migrations.ts';
+import { Database } from './sqlite.ts';
 import { stateError } from './state-error.ts';
 
 export { stateError };
 
-export type StateDb = Database.Database;
+export type StateDb = Database;
 
 export interface OpenOptions {
   /** Schema steps to apply (tests pass a prefix to make an older database). */

@@ -1,5 +1,15 @@
 import type { Problem } from '../core/problem.ts';
 
+/**
+ * A run's id in its events: 12 hex digits, from Math.random. It tells one run's events from
+ * another's, and guards nothing, so no node:crypto (node-crypto.ts) for it.
+ */
+export function newJobId(): string {
+  return Math.floor(Math.random() * 2 ** 48)
+    .toString(16)
+    .padStart(12, '0');
+}
+
 export type PhaseName = 'scan' | 'plan' | 'apply' | 'done';
 
 export interface Progress {

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Entry } from '../core/entry.ts';
 import { isRacy, reusableHash, stampKey } from '../core/hash-reuse.ts';
 import { type PackedEntries, packedCount } from '../core/packed.ts';
 import { join, type RelPath } from '../core/path.ts';
 import type { FileIndex, IndexRow } from '../index/file-index.ts';
+import { nodeCrypto } from '../node-crypto.ts';
 import { listingDigest } from './listing-digest.ts';
 
 /** A root's file index as a scan uses it: hashes to reuse, and rows to bring up to date. */
@@ -63,7 +63,7 @@ function shapeOf(cache: HashCache, p: PackedEntries): string {
  * overflow pages, and reading one took ~60 us where a 60-byte row takes a few.
  */
 function digestOf(text: string): string {
-  return createHash('sha1').update(text).digest('base64');
+  return nodeCrypto().createHash('sha1').update(text).digest('base64');
 }
 
 /** One directory of a scan against the index. */

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { KIND_DIR, type PackedEntries, W_KIND, W_SIZE_LO, WORDS } from '../core/packed.ts';
+import { nodeCrypto } from '../node-crypto.ts';
 
 /**
  * A digest of a packed listing: names, every stat word of files and symlinks (mode, size,
@@ -19,7 +19,7 @@ export function listingDigest(p: PackedEntries): string {
     if (words[b + W_KIND] !== KIND_DIR) continue;
     for (let w = W_SIZE_LO; w < WORDS; w++) words[b + w] = 0;
   }
-  const h = createHash('sha1');
+  const h = nodeCrypto().createHash('sha1');
   h.update(p.names);
   h.update(new Uint8Array(words.buffer));
   h.update(p.targets.join('\0'));

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
@@ -23,6 +22,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Entry } from '../../core/entry.ts';
 import { numberedName } from '../../core/path.ts';
 import type { Precondition } from '../../core/plan.ts';
+import { nodeCrypto } from '../../node-crypto.ts';
 import { ChangedDuringSync } from '../endpoint.ts';
 import { TEMP_PREFIX, tryUnlink } from './listing.ts';
 import { checkPrecondition } from './precondition.ts';
@@ -250,7 +250,8 @@ function writeAll(fd: number, buf: Uint8Array, n: number): void {
 }
 
 // One random tag per thread and a counter: randomBytes per file cost 4 us (a getrandom call).
-const tag = randomBytes(4).toString('hex');
+// Made at the first copy: a run that copies nothing does not load node:crypto.
+let tag: string | undefined;
 let counter = 0;
 
 export function tempName(abs: string): string {
@@ -259,6 +260,7 @@ export function tempName(abs: string): string {
     .subarray(0, 180)
     .toString('utf8')
     .replace(/\uFFFD+$/, '');
+  tag ??= nodeCrypto().randomBytes(4).toString('hex');
   return join(dirname(abs), `${TEMP_PREFIX}${tag}${(counter++).toString(36)}-${base}`);
 }
 

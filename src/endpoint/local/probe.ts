@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
@@ -11,6 +10,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { STATE_DIR } from '../../core/path.ts';
+import { nodeCrypto } from '../../node-crypto.ts';
 import type { Capabilities } from '../endpoint.ts';
 import { toSeconds } from './copy-file.ts';
 import { TEMP_PREFIX } from './listing.ts';
@@ -87,7 +87,7 @@ function onPosixFileSystem(root: string): boolean {
 }
 
 function probeIn(dir: string): Capabilities {
-  const name = `${TEMP_PREFIX}probe-${randomBytes(6).toString('hex')}`;
+  const name = `${TEMP_PREFIX}probe-${nodeCrypto().randomBytes(6).toString('hex')}`;
   const file = join(dir, name);
   const link = `${file}-link`;
   let fd: number;
