@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "copy_small.h"
+#include "copy_sparse.h"
 #include "digest.h"
 #include "flock.h"
 #include "hash_file.h"
@@ -561,7 +562,7 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "listAsync", NAPI_AUTO_LENGTH, list_async, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "listAsync", fn) != napi_ok ||
       !concord_copy_init(env, exports) || !concord_hash_init(env, exports) ||
-      !concord_flock_init(env, exports))
+      !concord_flock_init(env, exports) || !concord_sparse_init(env, exports))
     return NULL;
   return exports;
 }

@@ -1,4 +1,5 @@
 import {
+  type BigIntStats,
   chmodSync,
   closeSync,
   constants,
@@ -25,6 +26,7 @@ import type { Precondition } from '../../core/plan.ts';
 import { nodeCrypto } from '../../node-crypto.ts';
 import { ChangedDuringSync } from '../endpoint.ts';
 import { TEMP_PREFIX, tryUnlink } from './listing.ts';
+import { nativeSparseCopier, systemError } from './native.ts';
 import { checkPrecondition } from './precondition.ts';
 import { lstatOrUndefined, OPEN_TO_READ, unchangedFile } from './stat.ts';
 
@@ -220,8 +222,7 @@ function copyLarge(job: CopyJob, tmp: string): number {
   if (!before || !unchangedFile(before, job.expect)) {
     throw sourceChanged(job.shown, 'before');
   }
-  // A reflink where the file system offers one (btrfs, XFS), else copy_file_range in the kernel.
-  copyFileSync(job.src, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+  copyWhole(job.src, tmp, before);
   const after = lstatOrUndefined(job.src);
   if (
     !after ||
@@ -242,6 +243,22 @@ function copyLarge(job: CopyJob, tmp: string): number {
     }
   }
   return Number(after.size);
+}
+
+/**
+ * A reflink where the file system offers one (btrfs, XFS), else copy_file_range in the kernel.
+ * A sparse source (fewer blocks than its size needs) keeps its holes: libuv's copy would write
+ * them out as zeros, and a disk image of 100 GiB holding 5 GiB would take 100 GiB on B (cp
+ * keeps holes too; rsync only with -S).
+ */
+function copyWhole(src: string, tmp: string, st: BigIntStats): void {
+  const sparse = nativeSparseCopier();
+  if (!sparse || st.blocks * 512n >= st.size) {
+    copyFileSync(src, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    return;
+  }
+  const r = sparse.copySparse(src, tmp);
+  if (r !== 0) throw systemError(r[0], r[1], r[2] === 0 ? src : tmp);
 }
 
 function writeAll(fd: number, buf: Uint8Array, n: number): void {

@@ -80,6 +80,15 @@ export interface NativeLocker {
   flockNb(fd: number): number;
 }
 
+export interface NativeSparseCopier {
+  /**
+   * Copies the file at `src` into `dst`, a new file (mode 0600) it creates, leaving holes where
+   * `src` has them (native/copy_sparse.c): 0, or [errno, call, 0 when src failed, 1 for dst].
+   * Synchronous.
+   */
+  copySparse(src: string, dst: string): 0 | [number, string, number];
+}
+
 export const NATIVE_CALLS = [
   'open',
   'fstat',
@@ -95,7 +104,8 @@ export const NATIVE_CALLS = [
 ] as const;
 
 let loaded:
-  | (Partial<NativeLister & NativeCopier & NativeHasher & NativeLocker> & object)
+  | (Partial<NativeLister & NativeCopier & NativeHasher & NativeLocker & NativeSparseCopier> &
+      object)
   | null
   | undefined;
 
@@ -135,6 +145,12 @@ export function nativeLocker(): NativeLocker | undefined {
   return typeof addon?.flockNb === 'function' ? (addon as NativeLocker) : undefined;
 }
 
+/** The same addon's sparse copy, under the same conditions as nativeLister. */
+export function nativeSparseCopier(): NativeSparseCopier | undefined {
+  const addon = nativeAddon();
+  return typeof addon?.copySparse === 'function' ? (addon as NativeSparseCopier) : undefined;
+}
+
 function nativeAddon() {
   if (loaded === undefined) loaded = load();
   return loaded ?? undefined;
@@ -145,7 +161,7 @@ function load() {
   try {
     return createRequire(import.meta.url)(
       new URL('build/Release/concord_native.node', PACKAGE_ROOT).pathname,
-    ) as Partial<NativeLister & NativeCopier & NativeHasher & NativeLocker>;
+    ) as Partial<NativeLister & NativeCopier & NativeHasher & NativeLocker & NativeSparseCopier>;
   } catch {
     return null;
   }
