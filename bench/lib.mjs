@@ -377,7 +377,10 @@ export function formatBytes(bytes) {
  */
 export function concordCommand(bin, ...args) {
   const first = fs.readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
-  const words = first.startsWith('#!') ? first.slice(2).trim().split(/\s+/) : [];
+  // `env -S` may be joined to its first word (`-SVAR=...`): the line has to fit in 127 bytes.
+  const words = (first.startsWith('#!') ? first.slice(2).trim().split(/\s+/) : [])
+    .map((w) => (w.startsWith('-S') ? w.slice(2) : w))
+    .filter((w) => w !== '');
   const at = words.indexOf('node');
   const sets = words
     .slice(0, Math.max(at, 0))

@@ -20,6 +20,7 @@
 #include "digest.h"
 #include "flock.h"
 #include "hash_file.h"
+#include "malloc_pad.h"
 #include "napi_util.h"
 
 // The layout of core/packed.ts: WORDS words per entry at these offsets.
@@ -562,7 +563,8 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "listAsync", NAPI_AUTO_LENGTH, list_async, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "listAsync", fn) != napi_ok ||
       !concord_copy_init(env, exports) || !concord_hash_init(env, exports) ||
-      !concord_flock_init(env, exports) || !concord_sparse_init(env, exports))
+      !concord_flock_init(env, exports) || !concord_sparse_init(env, exports) ||
+      !concord_malloc_pad_init(env, exports))
     return NULL;
   return exports;
 }

@@ -28,3 +28,9 @@ test("the shebang line runs the CLI: a mirror through it, with and without a GLI
     assert.deepEqual(readTree(b), readTree(join(dir, 'a')));
   }
 });
+
+test('the shebang line fits in the 127 bytes Linux before 5.1 reads of it (a longer one is cut there, and node refuses the cut flag)', () => {
+  const head = readFileSync(CLI).subarray(0, 128);
+  const end = head.indexOf('\n');
+  assert.ok(end >= 0 && end <= 127, `the first line is ${end < 0 ? 'over 127' : end} bytes`);
+});

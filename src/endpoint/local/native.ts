@@ -89,6 +89,11 @@ export interface NativeSparseCopier {
   copySparse(src: string, dst: string): 0 | [number, string, number];
 }
 
+export interface NativeMalloc {
+  /** mallopt(M_TOP_PAD, bytes) (native/malloc_pad.c): whether glibc took it. */
+  mallocTopPad(bytes: number): boolean;
+}
+
 export const NATIVE_CALLS = [
   'open',
   'fstat',
@@ -104,7 +109,9 @@ export const NATIVE_CALLS = [
 ] as const;
 
 let loaded:
-  | (Partial<NativeLister & NativeCopier & NativeHasher & NativeLocker & NativeSparseCopier> &
+  | (Partial<
+      NativeLister & NativeCopier & NativeHasher & NativeLocker & NativeSparseCopier & NativeMalloc
+    > &
       object)
   | null
   | undefined;
@@ -151,6 +158,12 @@ export function nativeSparseCopier(): NativeSparseCopier | undefined {
   return typeof addon?.copySparse === 'function' ? (addon as NativeSparseCopier) : undefined;
 }
 
+/** The same addon's malloc tuning, under the same conditions as nativeLister. */
+export function nativeMalloc(): NativeMalloc | undefined {
+  const addon = nativeAddon();
+  return typeof addon?.mallocTopPad === 'function' ? (addon as NativeMalloc) : undefined;
+}
+
 function nativeAddon() {
   if (loaded === undefined) loaded = load();
   return loaded ?? undefined;
@@ -161,7 +174,9 @@ function load() {
   try {
     return createRequire(import.meta.url)(
       new URL('build/Release/concord_native.node', PACKAGE_ROOT).pathname,
-    ) as Partial<NativeLister & NativeCopier & NativeHasher & NativeLocker & NativeSparseCopier>;
+    ) as Partial<
+      NativeLister & NativeCopier & NativeHasher & NativeLocker & NativeSparseCopier & NativeMalloc
+    >;
   } catch {
     return null;
   }
