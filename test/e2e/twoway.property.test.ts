@@ -518,11 +518,27 @@ function stemAndExt(name: string): [string, string] {
   return dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
 }
 
-/** Matches the conflict copies of `name`: `<stem>.conflict-<A|B>-<YYYYMMDD-HHMMSS>[-n]<ext>`. */
-function conflictCopyOf(name: string): RegExp {
+/**
+ * Where the side letter of `candidate` is when it is a conflict copy of `name`, else -1:
+ * `<stem>.conflict-<A|B>-<YYYYMMDD-HHMMSS>[-n]<ext>`, the stem cut short where the whole would
+ * pass 255 bytes, and a long extension cut with it (fitName in core/reconcile.ts).
+ */
+function conflictSideAt(name: string, candidate: string): number {
   const [stem, ext] = stemAndExt(name);
-  const q = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${q(stem)}\\.conflict-[AB]-\\d{8}-\\d{6}(-\\d+)?${q(ext)}$`);
+  const mark = '.conflict-';
+  // From the left: a copy of a copy (`a.conflict-B-<t2>.conflict-A-<t1>`) keeps the stem `a`.
+  for (let at = candidate.indexOf(mark); at >= 0; at = candidate.indexOf(mark, at + 1)) {
+    const kept = candidate.slice(0, at);
+    const m = /^[AB]-\d{8}-\d{6}(?:-\d+)?(.*)$/s.exec(candidate.slice(at + mark.length));
+    if (!m) continue;
+    const tail = m[1] ?? '';
+    // Cut only to fit 255 bytes, by whole code points (up to 3 bytes short of it).
+    const cut = Buffer.byteLength(candidate) > 255 - 4;
+    const keeps = (whole: string) => kept === whole || (cut && whole.startsWith(kept));
+    if (tail === ext ? keeps(stem) : tail === '' && cut && (stem + ext).startsWith(kept))
+      return at + mark.length;
+  }
+  return -1;
 }
 
 /** Paths of both roots' trash (`<run>/<path>[~n]` -> the path) holding each version. */
@@ -562,9 +578,9 @@ function lostVersions(r: Pair, before: { side: string; tree: Tree }[], o?: Tree)
         t[q] !== undefined && t[q].kind !== 'dir' && version(t[q]) === v;
       if (on(a, p) && on(b, p)) continue;
       const dir = parentOf(p);
-      const copy = conflictCopyOf(nameOf(p));
       const copies = Object.keys(a).filter(
-        (q) => parentOf(q) === dir && copy.test(nameOf(q)) && on(a, q) && on(b, q),
+        (q) =>
+          parentOf(q) === dir && conflictSideAt(nameOf(p), nameOf(q)) >= 0 && on(a, q) && on(b, q),
       );
       if (copies.length > 0) continue;
       const update = !o || !on(o, p);
@@ -914,8 +930,8 @@ function mirrorPath(p: string, existing: ReadonlySet<string>, originals: string[
       const at = parts.slice(0, i + 1).join('/');
       if (existing.has(at)) return name;
       for (const o of originals) {
-        if (parentOf(o) !== parentOf(at) || !conflictCopyOf(nameOf(o)).test(name)) continue;
-        const k = stemAndExt(nameOf(o))[0].length + '.conflict-'.length;
+        const k = parentOf(o) === parentOf(at) ? conflictSideAt(nameOf(o), name) : -1;
+        if (k < 0) continue;
         return `${name.slice(0, k)}${name[k] === 'A' ? 'B' : 'A'}${name.slice(k + 1)}`;
       }
       return name;
