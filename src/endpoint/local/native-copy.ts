@@ -33,10 +33,10 @@ export class NativeCopies {
         return `${job.src}\0${tmp}\0${job.dst}\0`;
       },
       call: (paths, nums, out, done) => copier.copyAsync(paths, nums, out, done),
-      unpack: (r, q) => {
-        if (r[0] !== 0) return copyError(r, q);
-        const bytes = r[1] as number;
-        return q.job.hash ? { bytes, hash: hexWords(r.subarray(4)) } : { bytes };
+      unpack: (r, at, q) => {
+        if (r[at] !== 0) return copyError(r.subarray(at, at + 4), q);
+        const bytes = r[at + 1] as number;
+        return q.job.hash ? { bytes, hash: hexWords(r, at + 4) } : { bytes };
       },
     });
   }

@@ -49,10 +49,10 @@ export class NativeHashes {
         return `${job.abs}\0`;
       },
       call: (paths, nums, out, done) => hasher.hashAsync(paths, nums, out, done),
-      unpack: (r, job) =>
-        r[0] !== 0
-          ? hashError(r[0] as number, r[1] as number, r[2] as number, job)
-          : hexWords(r.subarray(3)),
+      unpack: (r, at, job) =>
+        r[at] !== 0
+          ? hashError(r[at] as number, r[at + 1] as number, r[at + 2] as number, job)
+          : hexWords(r, at + 3),
     });
   }
 
