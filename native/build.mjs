@@ -2,10 +2,23 @@
 // Concord works without them (JavaScript lists and copies the same; a no-op re-sync takes about
 // 40% longer), so a machine without a C compiler gets a warning here, not a failed install.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 if (process.platform !== 'linux') process.exit(0);
 const gyp = process.env.npm_config_node_gyp;
-const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
+// The headers of the node that runs this, where its install has them (Debian's nodejs and
+// Node's own tarballs put them in <prefix>/include/node): node-gyp otherwise downloads them from
+// nodejs.org, and without that network (or a `nodedir` in npm's config) the build failed.
+const prefix = dirname(dirname(process.execPath));
+const nodedir =
+  process.env.npm_config_nodedir === undefined &&
+  existsSync(join(prefix, 'include', 'node', 'node.h'))
+    ? [`--nodedir=${prefix}`]
+    : [];
+const [cmd, args] = gyp
+  ? [process.execPath, [gyp, 'rebuild', ...nodedir]]
+  : ['node-gyp', ['rebuild', ...nodedir]];
 const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
 if (r.status !== 0) {
   const lines = (r.stderr ?? '').split('\n').filter((l) => l.trim() !== '');
