@@ -46,6 +46,13 @@ if (process.execArgv.includes(BUDGET)) {
   v8.setFlagsFromString(BUDGET);
   v8.setFlagsFromString(GROWING);
 }
-const { main, tuneProcess } = await import('../bundle/concord.js');
-tuneProcess();
-process.exitCode = await main(process.argv.slice(2));
+const { main, notUtf8Argument, notUtf8Error, tuneProcess } = await import('../bundle/concord.js');
+const args = process.argv.slice(2);
+const bad = notUtf8Argument(args);
+if (bad >= 0) {
+  process.stderr.write(`concord: ${notUtf8Error(args, bad).line()}\n`);
+  process.exitCode = 2;
+} else {
+  tuneProcess();
+  process.exitCode = await main(args);
+}

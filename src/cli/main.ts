@@ -66,6 +66,39 @@ export function tuneProcess(): void {
   nativeMalloc()?.mallocTopPad(2 * 1024 * 1024);
 }
 
+/**
+ * The first argument that is not what was typed, or -1. Node turns bytes that are not UTF-8
+ * into U+FFFD in process.argv, so `X\xfe` and `X\xff` both named the directory `X\uFFFD`: a
+ * mirror went into a directory that was not the one given, and deleted what it held. Linux
+ * keeps the bytes in /proc/self/cmdline; `args` are its last entries.
+ */
+export function notUtf8Argument(args: string[]): number {
+  if (!args.some((a) => a.includes('\uFFFD'))) return -1;
+  let raw: Buffer;
+  try {
+    raw = readFileSync('/proc/self/cmdline');
+  } catch {
+    return -1;
+  }
+  const words: Buffer[] = [];
+  for (let at = 0; at < raw.length; ) {
+    const end = raw.indexOf(0, at);
+    words.push(raw.subarray(at, end < 0 ? raw.length : end));
+    at = end < 0 ? raw.length : end + 1;
+  }
+  const typed = words.slice(words.length - args.length);
+  return args.findIndex((a, i) => !Buffer.from(a, 'utf8').equals(typed[i] ?? Buffer.alloc(0)));
+}
+
+/** The one line a run whose argument `at` is not UTF-8 prints, refused (exit 2). */
+export function notUtf8Error(args: string[], at: number): ConcordError {
+  return new ConcordError(
+    'usage',
+    `argument ${at + 1} ('${args[at]}') is not valid UTF-8: Concord takes paths and names in UTF-8`,
+    { hint: 'rename it to UTF-8, e.g. with convmv' },
+  );
+}
+
 export async function main(argv: string[], out: Out = process): Promise<number> {
   const [command, ...rest] = argv;
   try {

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { CLI } from '../helpers/tree.ts';
 import {
   assertRefused,
   type CliResult,
@@ -67,6 +68,36 @@ describe('refused with exit 2, one line naming the path and the fix, nothing cha
     const { dir, B } = pair(t);
     const A = join(dir, 'no\nsuch');
     await refused(dir, [['mirror', A, B], join(dir, 'no\\nsuch'), 'does not exist', HAS_FIX]);
+  });
+
+  test('a root whose name is not UTF-8 is refused, not taken for the directory Node decodes it to', async (t) => {
+    // Node reads `B\xfe` as `B\uFFFD`: the mirror went into that other directory and trashed
+    // what it held (deleted it, with --no-trash).
+    const { dir, A } = pair(t);
+    const decoded = join(dir, 'B\uFFFD');
+    mkdirp(decoded);
+    writeFileSync(join(decoded, 'precious'), 'keep me');
+    const before = fingerprint(dir);
+    // Bytes no JavaScript string can carry: the shell makes the argument.
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        'exec "$0" "$1" mirror "$2" "$3$(printf \'\\376\')" --no-trash',
+        process.execPath,
+        CLI,
+        A,
+        join(dir, 'B'),
+      ],
+      { encoding: 'utf8', env: { ...process.env, CONCORD_HOME: join(dir, 'home') } },
+    );
+    assertRefused(
+      { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr },
+      'argument 3',
+      'is not valid UTF-8',
+      HAS_FIX,
+    );
+    assert.deepEqual(fingerprint(dir), before, 'nothing changed');
   });
 
   test('missing A and missing B: B is not created', async (t) => {
