@@ -131,6 +131,12 @@ test('S18 runs with two CONCORD_HOMEs (root and a user, say) on one root: the se
   assert.match(s.stderr, new RegExp(`^concord: ${B}: .*pid ${h.pid}`));
   assert.deepEqual(readdirSync(A).sort(), ['a.txt'], 'A untouched');
 
+  // CONCORD_NATIVE=0 asks for the JavaScript listing and copies, not for a run without the lock.
+  const js = await runCli(['mirror', A, B], { env: { ...env, CONCORD_NATIVE: '0' } });
+  assert.equal(js.code, 1, js.stderr);
+  assert.match(js.stderr, new RegExp(`pid ${h.pid}`));
+  assert.deepEqual(readdirSync(B).sort(), ['b.txt'], 'B untouched');
+
   // A killed holder leaves nothing behind: the kernel dropped its lock.
   h.kill('SIGKILL');
   await once(h, 'exit');

@@ -146,9 +146,12 @@ export function nativeHasher(): NativeHasher | undefined {
     : undefined;
 }
 
-/** The same addon's flock, under the same conditions as nativeLister. */
+/**
+ * The same addon's flock, also under CONCORD_NATIVE=0: that asks for the JavaScript listing and
+ * copies, and a run lock that other runs see must not go with them.
+ */
 export function nativeLocker(): NativeLocker | undefined {
-  const addon = nativeAddon();
+  const addon = nativeAddon() ?? (process.platform === 'linux' ? requireAddon() : null);
   return typeof addon?.flockNb === 'function' ? (addon as NativeLocker) : undefined;
 }
 
@@ -171,6 +174,10 @@ function nativeAddon() {
 
 function load() {
   if (process.platform !== 'linux' || process.env.CONCORD_NATIVE === '0') return null;
+  return requireAddon();
+}
+
+function requireAddon() {
   try {
     return createRequire(import.meta.url)(
       new URL('build/Release/concord_native.node', PACKAGE_ROOT).pathname,
