@@ -114,6 +114,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     caches: state.caches,
     racySinceNs: state.racySinceNs,
     keepPlan: o.keepPlan,
+    onRootMade: () => state.lockMadeDst(),
   };
   const deps: Deps = { emit: o.onEvent ?? (() => {}), now, jobId: newJobId() };
   const close = async () => {

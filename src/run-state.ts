@@ -7,7 +7,7 @@ import { ConcordError, errText } from './errors.ts';
 import { FileIndex } from './index/file-index.ts';
 import { concordHome } from './index/home.ts';
 import { locationOf, readRootId } from './index/location.ts';
-import { acquireLocks, rootLockKeys } from './index/lock.ts';
+import { acquireLocks, lockMadeRoot, rootLockKeys } from './index/lock.ts';
 import { openStateDb, type StateDb } from './index/state-db.ts';
 import type { HashCache } from './scan/hash-cache.ts';
 
@@ -29,6 +29,8 @@ export interface RunState {
   racySinceNs: bigint | undefined;
   /** Remembers `startedMs` as the start of a run between these roots that left no file behind. */
   recordCleanRun(startedMs: number): void;
+  /** Takes the flock on B once the run has made it (OneWayOptions.onRootMade). */
+  lockMadeDst(): void;
   /** Releases the locks and closes the database. */
   close(): void;
 }
@@ -78,7 +80,11 @@ export async function openRunState(
       caches.src = cacheOf(db, pairKey[0], roots.src, now);
       if (roots.dstExists) caches.dst = cacheOf(db, pairKey[1], roots.dst, now);
     }
+    let releaseDst: (() => void) | undefined;
     return {
+      lockMadeDst() {
+        releaseDst ??= lockMadeRoot(roots.dst, b);
+      },
       caches,
       racySinceNs: last === undefined ? undefined : BigInt(last - RACY_MARGIN_MS) * 1_000_000n,
       recordCleanRun(startedMs) {
@@ -88,6 +94,7 @@ export async function openRunState(
         ).run(...pairKey, startedMs);
       },
       close() {
+        releaseDst?.();
         release?.();
         db.close();
       },

@@ -15,7 +15,7 @@ import { ConcordError, stoppedPartWay } from './errors.ts';
 import { AncestorStore } from './index/ancestors.ts';
 import { concordHome } from './index/home.ts';
 import { ensureRootId, readRootId } from './index/location.ts';
-import { acquireLocks, rootLockKeys } from './index/lock.ts';
+import { acquireLocks, lockMadeRoot, rootLockKeys } from './index/lock.ts';
 import {
   createPair,
   type Pair,
@@ -129,7 +129,15 @@ export async function openTwoWayLocal(
         waitMs: o.lockWaitMs,
         now,
       });
-      if (!roots.dstExists) mkdirSync(roots.dst);
+      if (!roots.dstExists) {
+        mkdirSync(roots.dst);
+        const releaseB = lockMadeRoot(roots.dst, b);
+        const releaseRest = release;
+        release = () => {
+          releaseB();
+          releaseRest();
+        };
+      }
       idA = ensureRootId(roots.src);
       idB = ensureRootId(roots.dst);
     }

@@ -42,6 +42,12 @@ export interface OneWayOptions {
   moves?: boolean | undefined;
   /** Creations held back for move detection, at most (default HELD_MAX; tests set less). */
   holdMax?: number | undefined;
+  /**
+   * Called once the run has made B, before anything is written into it: the run lock on B's
+   * directory, which could not be taken while B did not exist (S18). Throws when another run
+   * took it first.
+   */
+  onRootMade?: (() => void) | undefined;
 }
 
 /**
@@ -193,7 +199,7 @@ export async function runOneWay(
     if (!rootReady) {
       rootReady = true;
       deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
-      if ((await dst.stat('')) === undefined) await createRoot(dst);
+      if ((await dst.stat('')) === undefined) await createRoot(dst, opts.onRootMade);
     }
     const rest: Operation[] = [];
     for (const op of ops) {
@@ -239,7 +245,7 @@ export async function runOneWay(
   if (!opts.dryRun) {
     if (!rootReady) {
       deps.emit({ type: 'phase', jobId: deps.jobId, phase: 'apply' });
-      if ((await dst.stat('')) === undefined) await createRoot(dst);
+      if ((await dst.stat('')) === undefined) await createRoot(dst, opts.onRootMade);
     }
     for (const path of planned.leftovers) await dst.discard(path).catch(() => {});
     await ex.drain();
@@ -276,7 +282,7 @@ export async function runOneWay(
   };
 }
 
-async function createRoot(dst: Endpoint): Promise<void> {
+async function createRoot(dst: Endpoint, made?: () => void): Promise<void> {
   try {
     await dst.mkdir('', ABSENT);
   } catch (err) {
@@ -286,6 +292,7 @@ async function createRoot(dst: Endpoint): Promise<void> {
       cause: err,
     });
   }
+  made?.();
 }
 
 /** Math.max does not take bigints. */

@@ -100,6 +100,17 @@ function lockedError(h: Holder): ConcordError {
   );
 }
 
+/**
+ * The flock on a root this run has just made (it could not be locked before it existed);
+ * throws when another run, from another state directory, took it in between. Returns the
+ * release function.
+ */
+export function lockMadeRoot(abs: string, shown: string): () => void {
+  const lock = lockRootDirs([{ abs, path: shown }]);
+  if (typeof lock !== 'function') throw dirLockedError(lock);
+  return lock;
+}
+
 function dirLockedError(h: DirHolder): ConcordError {
   if (h.by) return lockedError({ path: h.path, host: hostname(), ...h.by });
   return new ConcordError(

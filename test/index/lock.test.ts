@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { makeTree, REPO, runCli, tempDir } from '../helpers/tree.ts';
+import { CLI, makeTree, REPO, runCli, tempDir } from '../helpers/tree.ts';
 
 /** Starts a process holding `keys`; resolves once it has the lock. */
 async function holder(home: string, keys: string[]): Promise<ChildProcessWithoutNullStreams> {
@@ -144,4 +144,42 @@ test('S18 runs with two CONCORD_HOMEs (root and a user, say) on one root: the se
   assert.equal((await runCli(['mirror', A, B], { env })).code, 0);
   assert.ok(Date.now() - again < 3000, 'no wait for a dead holder');
   assert.deepEqual(readdirSync(B).sort(), ['.concord', 'a.txt'], 'b.txt went to the trash');
+});
+
+test('S18 a destination a run creates is locked once it exists: a run with another CONCORD_HOME into it waits, then exits 1 naming the first', async (t) => {
+  const dir = tempDir(t);
+  const A1 = join(dir, 'A1');
+  const A2 = join(dir, 'A2');
+  const B = join(dir, 'B');
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 2000; i++) files[`d${i % 40}/f${i}`] = `file ${i}`;
+  makeTree(A1, files);
+  makeTree(A2, { 'other.txt': 'from A2' });
+  // The first run, stopped as soon as it has made B (inotify on B's parent, no polling).
+  const seen = new Promise<void>((resolve) => {
+    const w = watch(dir, (_, name) => {
+      if (name !== 'B') return;
+      w.close();
+      resolve();
+    });
+  });
+  const first = spawn(process.execPath, [CLI, 'mirror', A1, B], {
+    env: { ...process.env, CONCORD_HOME: join(dir, 'home1') },
+  });
+  const exited = once(first, 'exit');
+  t.after(() => first.kill('SIGKILL'));
+  await seen;
+  first.kill('SIGSTOP');
+
+  const r = await runCli(['mirror', A2, B], { env: { CONCORD_HOME: join(dir, 'home2') } });
+  first.kill('SIGCONT');
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    new RegExp(`^concord: ${B}: another Concord run is using this root: pid ${first.pid} `),
+  );
+  const [code] = await exited;
+  assert.equal(code, 0, 'the first run finished');
+  assert.equal(existsSync(join(B, 'other.txt')), false, 'nothing of the second run in B');
+  assert.equal(readFileSync(join(B, 'd7', 'f7'), 'utf8'), 'file 7');
 });
