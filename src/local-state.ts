@@ -32,6 +32,8 @@ export interface IndexResult extends IndexCounts {
   rootId: string;
   /** Entries the index holds for the root now. */
   entries: number;
+  /** With --rebuild, a damaged database: where it went, and the tables it could not give back. */
+  rebuilt?: { aside: string; lost: string[] } | undefined;
 }
 
 /** A root with its state: the open database, its location row and its file index. */
@@ -58,7 +60,7 @@ export async function indexLocal(
   o: StateOptions & { rebuild?: boolean } = {},
 ): Promise<IndexResult> {
   const home = o.home ?? concordHome();
-  if (o.rebuild) rebuildDatabase(home);
+  const rebuilt = o.rebuild ? rebuildDatabase(home) : undefined;
   const r = openRoot(root, o, home, true);
   try {
     const release = await acquireLocks(r.db, rootLockKeys(r.abs, r.location.rootId, root), {
@@ -69,7 +71,7 @@ export async function indexLocal(
       if (o.rebuild) r.index.removeTree('');
       const counts = await refreshIndex(r.ep, r.cache, r.filter);
       const { entries } = r.index.counts();
-      return { ...counts, root, rootId: r.location.rootId, entries };
+      return { ...counts, root, rootId: r.location.rootId, entries, rebuilt };
     } finally {
       release();
     }
@@ -164,23 +166,27 @@ function asStateError(home: string, err: unknown): unknown {
 }
 
 /**
- * Moves a corrupt database aside (never deleting it) and starts a new one holding the
- * locations that could be read from the old one. A healthy database is left as it is.
+ * Moves a corrupt database aside (never deleting it) and starts a new one holding what could be
+ * read from the old one: every table that is not a cache (the file index and the directory
+ * digests are rebuilt by scans; locks belong to runs). A healthy database is left as it is.
+ * Returns the aside file and the tables it could not be read back from.
  */
-function rebuildDatabase(home: string): void {
+function rebuildDatabase(home: string): { aside: string; lost: string[] } | undefined {
   const file = join(home, STATE_DB);
-  if (!existsSync(file)) return;
+  if (!existsSync(file)) return undefined;
   try {
     const db = openStateDb(home);
     try {
-      db.prepare('SELECT count(*) FROM files').get();
+      // quick_check reads every page: a count(*) was answered from the smallest index alone,
+      // so damage anywhere else passed for health, and the fix the error named did nothing.
+      const verdict = db.pragma('quick_check', { simple: true });
+      if (verdict === 'ok') return undefined; // healthy: the caller rebuilds the root's rows
     } finally {
       db.close();
     }
-    // Healthy enough to use: the caller rebuilds the root's rows.
-    return;
   } catch (err) {
-    // openStateDb wraps SQLite's error as a ConcordError with it as the cause.
+    // openStateDb wraps SQLite's error as a ConcordError with it as the cause; a database of a
+    // newer Concord is refused as it is, never moved aside.
     if (!isCorrupt(err instanceof ConcordError ? err.cause : err)) throw err;
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -190,29 +196,50 @@ function rebuildDatabase(home: string): void {
     if (existsSync(file + ext)) renameSync(file + ext, aside + ext);
   const db = openStateDb(home);
   try {
-    salvageLocations(aside, db);
+    return { aside, lost: salvage(aside, db) };
   } finally {
     db.close();
   }
 }
 
 function isCorrupt(err: unknown): boolean {
-  const code = (err as { code?: string }).code ?? '';
-  return code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT');
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return (
+    typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'))
+  );
 }
 
-/** Copies the location rows that can still be read from a damaged database. */
-function salvageLocations(from: string, into: StateDb): void {
+/** What is not a cache, parents before the rows that refer to them. */
+const KEPT_TABLES = [
+  'locations',
+  'pairs',
+  'ancestors',
+  'ancestor_dirs',
+  'oneway_runs',
+  'opened_dirs',
+] as const;
+
+/**
+ * Copies the rows that can still be read from a damaged database, table by table (a table
+ * whose pages are damaged comes back whole or not at all); returns the tables that could not.
+ */
+function salvage(from: string, into: StateDb): string[] {
   try {
     into.exec(`ATTACH DATABASE '${from.replaceAll("'", "''")}' AS old`);
-    try {
-      into.exec(
-        'INSERT OR IGNORE INTO locations (id, root_id, path, created_ms) SELECT id, root_id, path, created_ms FROM old.locations',
-      );
-    } finally {
-      into.exec('DETACH DATABASE old');
-    }
   } catch {
-    // Nothing readable: the locations come back as their roots are seen again.
+    return [...KEPT_TABLES];
   }
+  const lost: string[] = [];
+  try {
+    for (const table of KEPT_TABLES) {
+      try {
+        into.exec(`INSERT OR IGNORE INTO main.${table} SELECT * FROM old.${table}`);
+      } catch {
+        lost.push(table);
+      }
+    }
+  } finally {
+    into.exec('DETACH DATABASE old');
+  }
+  return lost;
 }

@@ -53,6 +53,7 @@ function rootArgs(command: 'index' | 'status', argv: string[]) {
 export async function runIndexCommand(argv: string[], out: Out): Promise<number> {
   const args = rootArgs('index', argv);
   const r = await indexLocal(args.root, { rebuild: args.rebuild, rules: args.rules });
+  if (r.rebuilt) out.stderr.write(`concord: ${rebuiltLine(r.rebuilt)}\n`);
   for (const p of r.problems) out.stderr.write(`${problemLine(p)}\n`);
   if (args.json) {
     const { problems, ...counts } = r;
@@ -82,4 +83,11 @@ export async function runStatusCommand(argv: string[], out: Out): Promise<number
   }
   // What could not be read is not known to be unchanged: as index does, 3 says so.
   return s.problems.length > 0 ? EXIT.unresolved : EXIT.ok;
+}
+
+/** What --rebuild did with a damaged state database, in one line. */
+function rebuiltLine({ aside, lost }: { aside: string; lost: string[] }): string {
+  const kept = `the damaged state database was moved to ${shownPath(aside)} and a new one made`;
+  if (lost.length === 0) return `${kept}, holding all of it but the file index (rebuilt now)`;
+  return `${kept}; could not read back: ${lost.join(', ')} (a two-way pair without its ancestors syncs next as a first merge: files deleted since its last sync may come back)`;
 }

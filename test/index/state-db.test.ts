@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -105,6 +105,72 @@ test('a corrupt database: a clear error naming the file; index --rebuild keeps i
   assert.equal(aside.length, 1, 'the damaged file is kept, not deleted');
   assert.match(readFileSync(join(home, aside[0] as string), 'utf8'), /not a database/);
   assert.equal((await runCli(['status', root], { env })).code, 0);
+});
+
+test('index --rebuild on a database of a newer Concord: the one-line refusal, and the file stays where it is', async (t) => {
+  const dir = tempDir(t);
+  const home = join(dir, 'home');
+  const root = join(dir, 'root');
+  makeTree(root, { 'a.txt': 'a' });
+  await indexLocal(root, { home, workers: false });
+  const db = new Database(join(home, STATE_DB));
+  db.pragma('user_version = 999');
+  db.close();
+  const r = await runCli(['index', '--rebuild', root], { env: { CONCORD_HOME: home } });
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^concord: .*state\.db: the state database has schema version 999, newer than this Concord knows \(\d+\) \(upgrade Concord[^\n]*\n$/,
+  );
+  assert.deepEqual(
+    readdirSync(home).filter((n) => n.includes('corrupt')),
+    [],
+  );
+});
+
+test('index --rebuild finds damage a count(*) does not see (a page of the files table), and keeps the pairs and ancestors it can still read', async (t) => {
+  const dir = tempDir(t);
+  const home = join(dir, 'home');
+  const env = { CONCORD_HOME: home };
+  const root = join(dir, 'root');
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 300; i++) files[`d${i % 10}/f${i}.txt`] = `file ${i} `.repeat(20);
+  makeTree(root, files);
+  const S1 = join(dir, 'S1');
+  const S2 = join(dir, 'S2');
+  makeTree(S1, { 'keep.txt': 'k', 'gone.txt': 'g' });
+  makeTree(S2, {});
+  assert.equal((await runCli(['index', root], { env })).code, 0);
+  assert.equal((await runCli(['sync', S1, S2], { env })).code, 0);
+  // Garbage over one page that only the files table uses (not its inode index, which count(*)
+  // reads).
+  const file = join(home, STATE_DB);
+  const db = new Database(file);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const pages = db
+    .prepare("SELECT pageno FROM dbstat WHERE name = 'files' AND pagetype = 'leaf' ORDER BY pageno")
+    .pluck()
+    .all() as number[];
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.close();
+  assert.ok(pages.length > 0, 'the files table has leaf pages');
+  const bytes = readFileSync(file);
+  bytes.fill(0x5a, ((pages[0] as number) - 1) * pageSize, (pages[0] as number) * pageSize);
+  writeFileSync(file, bytes);
+
+  const r = await runCli(['index', '--rebuild', root], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /^concord: the damaged state database was moved to .*state\.db\.corrupt-\S+ and a new one made, holding all of it but the file index \(rebuilt now\)\n$/,
+  );
+  assert.equal(readdirSync(home).filter((n) => n.startsWith(`${STATE_DB}.corrupt-`)).length, 1);
+  // The pair's ancestors came back: a deletion on S1 is carried to S2, not undone by a merge.
+  rmSync(join(S1, 'gone.txt'));
+  const sync = await runCli(['sync', S1, S2], { env });
+  assert.equal(sync.code, 0, sync.stderr);
+  assert.equal(existsSync(join(S2, 'gone.txt')), false, 'the deletion went through');
+  assert.equal(existsSync(join(S1, 'gone.txt')), false, 'and was not brought back');
 });
 
 /** Tries to take the write lock through `db` until it can, for at most `ms`; the time it took. */
