@@ -44,6 +44,17 @@ describe('a root on a read-only file system', () => {
     assert.deepEqual(contents(B), contents(A));
   });
 
+  test('index and status of it work, under its path (no marker can be written there)', async (t) => {
+    const R = readOnlyRoot(t, { 'a.txt': 'a', 'sub/b.txt': 'b' });
+    const before = fingerprint(R);
+    const r = await cli(['index', R]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /2 files .* hashed now 2, reused 0/);
+    const s = await cli(['status', R]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.deepEqual(fingerprint(R), before);
+  });
+
   test('two-way with a read-only side is refused (its marker and its changes need writes)', async (t) => {
     const A = readOnlyRoot(t, { 'a.txt': 'a' });
     const B = join(tempDir(t), 'B');

@@ -14,7 +14,13 @@ export function ensureStateDir(root: string): string {
   const dir = join(root, STATE_DIR);
   if (lstatOrUndefined(dir)) return dir;
   const before = lstatOrUndefined(root);
-  mkdirSync(dir, { recursive: true });
+  // Not recursive: the root is there, and Node's recursive mkdir reports ENOENT for EROFS, so a
+  // read-only mount was refused instead of indexed under its path.
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
   if (before) utimesSync(root, toSeconds(before.atimeNs), toSeconds(before.mtimeNs));
   return dir;
 }
