@@ -93,16 +93,19 @@ static napi_value copy_sparse(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], out;
   char src[4096 + 1], dst[4096 + 1];
-  size_t len;
+  size_t src_len, dst_len;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_value_string_utf8(env, argv[0], src, sizeof src, &len) != napi_ok ||
-      len >= sizeof src - 1 ||
-      napi_get_value_string_utf8(env, argv[1], dst, sizeof dst, &len) != napi_ok ||
-      len >= sizeof dst - 1)
+      napi_get_value_string_utf8(env, argv[0], src, sizeof src, &src_len) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[1], dst, sizeof dst, &dst_len) != napi_ok)
     return fail(env, "copySparse: two paths expected");
   outcome_t o = {0, NULL, 0};
-  int in = open(src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (in < 0) fail_with(&o, "open", 0);
+  // A path cut to fit the buffer would name another file: past PATH_MAX, as open() says it.
+  int in = -1;
+  if (src_len >= sizeof src - 1 || dst_len >= sizeof dst - 1) {
+    errno = ENAMETOOLONG;
+    fail_with(&o, "open", src_len >= sizeof src - 1 ? 0 : 1);
+  } else if ((in = open(src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0)
+    fail_with(&o, "open", 0);
   else {
     struct stat st;
     int fd = -1;

@@ -77,6 +77,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
   // Read before anything is written: a refused ignore file leaves both roots as they were.
   const filter = filterSpec(roots.src, o.rules);
   const state = await openRunState(roots, a, b, {
+    command: `${o.backup ? 'backup' : o.mode === 'replica' ? 'copy' : o.mode} ${a} ${b}`,
     dryRun: o.dryRun ?? false,
     checksum: o.checksum ?? false,
     home: o.home,

@@ -43,10 +43,12 @@ export function oneLine(text: string): string {
   let out = '';
   for (const ch of text) {
     const c = ch.charCodeAt(0);
-    if (c >= 0x20 && c !== 0x7f) out += ch;
+    // C1 controls too: some terminals take U+009B as the start of an escape sequence.
+    if (c >= 0x20 && c !== 0x7f && (c < 0x80 || c > 0x9f)) out += ch;
     else if (ch === '\n') out += '\\n';
     else if (ch === '\t') out += '\\t';
-    else out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (c < 0x80) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += `\\u${c.toString(16).padStart(4, '0')}`;
   }
   return out;
 }

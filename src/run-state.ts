@@ -12,6 +12,8 @@ import { openStateDb, type StateDb } from './index/state-db.ts';
 import type { HashCache } from './scan/hash-cache.ts';
 
 export interface RunStateOptions {
+  /** The command, as the holder of the roots' locks is shown to another run (`mirror A B`). */
+  command: string;
   dryRun: boolean;
   checksum: boolean;
   home?: string | undefined;
@@ -64,7 +66,7 @@ export async function openRunState(
     if (!o.dryRun) {
       const keys = [...rootLockKeys(roots.src, srcId, a), ...rootLockKeys(roots.dst, dstId, b)];
       release = await acquireLocks(db, keys, {
-        command: `sync ${a} ${b}`,
+        command: o.command,
         waitMs: o.lockWaitMs,
         now,
       });

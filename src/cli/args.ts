@@ -264,6 +264,7 @@ function integer(name: string, text: string, min: number, max = Number.MAX_SAFE_
     throw new ConcordError(
       'usage',
       `--${name} must be a whole number from ${min} to ${max}, not '${text}'`,
+      { hint: `e.g. --${name} ${Math.min(Math.max(min, 1), max)}` },
     );
   }
   return Number(text);

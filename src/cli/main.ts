@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nativeLister, nativeMalloc } from '../endpoint/local/native.ts';
 import { prestartWalkers } from '../endpoint/local/walk-ahead.ts';
-import { ConcordError, EXIT, errText, exitCodeOf } from '../errors.ts';
+import { ConcordError, EXIT, errText, exitCodeOf, oneLine } from '../errors.ts';
 import { concordHome, STATE_DB } from '../index/home.ts';
 import { stateError } from '../index/state-error.ts';
 import { PACKAGE_ROOT } from '../package-root.ts';
@@ -167,7 +167,7 @@ export async function main(argv: string[], out: Out = process): Promise<number> 
     if (e?.code !== undefined && e.syscall !== undefined && !process.env.CONCORD_DEBUG) {
       // A system error the engine did not expect here: one line, the stack only on request.
       out.stderr.write(
-        `concord: ${e.path ? `${e.path}: ` : ''}${errText(e)} (CONCORD_DEBUG=1 shows where)\n`,
+        `concord: ${oneLine(`${e.path ? `${e.path}: ` : ''}${errText(e)}`)} (CONCORD_DEBUG=1 shows where)\n`,
       );
       return EXIT.failed;
     }

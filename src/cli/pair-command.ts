@@ -176,7 +176,9 @@ function add(db: StateDb, argv: string[], out: Out): number {
     });
   const maxText = values['max-delete'] as string | undefined;
   if (maxText !== undefined && !/^\d+$/.test(maxText))
-    throw new ConcordError('usage', `--max-delete must be a whole number, not '${maxText}'`);
+    throw new ConcordError('usage', `--max-delete must be a whole number, not '${maxText}'`, {
+      hint: 'the most deletions a run may make, e.g. --max-delete 100',
+    });
   if (pairByName(db, name))
     throw new ConcordError('usage', `a pair named '${name}' exists already`, {
       hint: 'choose another name, or concord pair remove it first',

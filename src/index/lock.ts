@@ -89,15 +89,15 @@ export async function acquireLocks(
 }
 
 function lockedError(h: Holder): ConcordError {
+  return new ConcordError('locked', `another Concord run is using this root: ${holderText(h)}`, {
+    path: h.path,
+    hint: `wait for it to finish, or stop it (kill ${h.pid}); a dead holder's lock is taken over`,
+  });
+}
+
+function holderText(h: Omit<Holder, 'path'>): string {
   const started = new Date(h.startedMs).toISOString().replace(/\.\d+Z$/, 'Z');
-  return new ConcordError(
-    'locked',
-    `another Concord run is using this root: pid ${h.pid} on ${h.host}, started ${started} (${h.command})`,
-    {
-      path: h.path,
-      hint: `wait for it to finish, or stop it (kill ${h.pid}); a dead holder's lock is taken over`,
-    },
-  );
+  return `pid ${h.pid} on ${h.host}, started ${started} (${h.command})`;
 }
 
 /**
@@ -111,12 +111,21 @@ export function lockMadeRoot(abs: string, shown: string): () => void {
   return lock;
 }
 
+/**
+ * The flock is seen by any process on the host, not only Concord runs (`flock -x ROOT ...`):
+ * the holder is named as /proc shows it, and the kernel drops its lock when it ends.
+ */
 function dirLockedError(h: DirHolder): ConcordError {
-  if (h.by) return lockedError({ path: h.path, host: hostname(), ...h.by });
+  const who = h.by ? `: ${holderText({ ...h.by, host: hostname() })}` : '';
   return new ConcordError(
     'locked',
-    'another process holds the lock on this root (flock), as a Concord run with another CONCORD_HOME does',
-    { path: h.path, hint: 'wait for it to finish, or stop it' },
+    `another process holds this root's run lock (flock), as a Concord run with another CONCORD_HOME does${who}`,
+    {
+      path: h.path,
+      hint: h.by
+        ? `wait for it to finish, or stop it (kill ${h.by.pid})`
+        : 'wait for it to finish, or stop it',
+    },
   );
 }
 

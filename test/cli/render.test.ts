@@ -62,6 +62,8 @@ for (const count of [3, 2000]) {
 test('a name holding a newline or another control character is shown escaped, on one line', () => {
   assert.equal(shownPath('dir/a\nb\tc\x01d\x7f'), 'dir/a\\nb\\tc\\x01d\\x7f');
   assert.equal(shownPath('plain/é 名.txt'), 'plain/é 名.txt');
+  // C1 controls: U+009B starts an escape sequence on some terminals. U+00A0 on is text.
+  assert.equal(shownPath('a\u009b31mb\u0085c\u00a0d'), 'a\\u009b31mb\\u0085c\u00a0d');
   const line = problemLine(problem('a\nb', 'write-failed', 'copy failed', { side: 'B' }));
   assert.equal(line, 'concord: B a\\nb: copy failed');
   assert.equal(line.includes('\n'), false);

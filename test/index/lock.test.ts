@@ -119,7 +119,7 @@ test('S18 runs with two CONCORD_HOMEs (root and a user, say) on one root: the se
   assert.match(
     r.stderr,
     new RegExp(
-      `^concord: ${B}: another Concord run is using this root: pid ${h.pid} on [^,]+, started \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\([^)]*hold-lock\\.ts [^)]*\\) \\(wait for it to finish, or stop it \\(kill ${h.pid}\\)`,
+      `^concord: ${B}: another process holds this root's run lock \\(flock\\), as a Concord run with another CONCORD_HOME does: pid ${h.pid} on [^,]+, started \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\([^)]*hold-lock\\.ts [^)]*\\) \\(wait for it to finish, or stop it \\(kill ${h.pid}\\)\\)\\n$`,
     ),
   );
   assert.ok(Date.now() - started >= 3000, 'it waited for the holder first');
@@ -155,12 +155,24 @@ test('S18 a destination a run creates is locked once it exists: a run with anoth
   for (let i = 0; i < 2000; i++) files[`d${i % 40}/f${i}`] = `file ${i}`;
   makeTree(A1, files);
   makeTree(A2, { 'other.txt': 'from A2' });
-  // The first run, stopped as soon as it has made B (inotify on B's parent, no polling).
-  const seen = new Promise<void>((resolve) => {
+  // The first run, stopped once something is in B: it writes there only after it has locked
+  // B (inotify on B's parent, then on B; no polling).
+  const writing = new Promise<void>((resolve) => {
     const w = watch(dir, (_, name) => {
       if (name !== 'B') return;
       w.close();
-      resolve();
+      let done = false;
+      const inB = watch(B, () => {
+        if (done) return;
+        done = true;
+        inB.close();
+        resolve();
+      });
+      if (!done && readdirSync(B).length > 0) {
+        done = true;
+        inB.close();
+        resolve();
+      }
     });
   });
   const first = spawn(process.execPath, [CLI, 'mirror', A1, B], {
@@ -168,7 +180,7 @@ test('S18 a destination a run creates is locked once it exists: a run with anoth
   });
   const exited = once(first, 'exit');
   t.after(() => first.kill('SIGKILL'));
-  await seen;
+  await writing;
   first.kill('SIGSTOP');
 
   const r = await runCli(['mirror', A2, B], { env: { CONCORD_HOME: join(dir, 'home2') } });
@@ -176,7 +188,7 @@ test('S18 a destination a run creates is locked once it exists: a run with anoth
   assert.equal(r.code, 1, r.stderr);
   assert.match(
     r.stderr,
-    new RegExp(`^concord: ${B}: another Concord run is using this root: pid ${first.pid} `),
+    new RegExp(`^concord: ${B}: another process holds this root's run lock .*: pid ${first.pid} `),
   );
   const [code] = await exited;
   assert.equal(code, 0, 'the first run finished');
