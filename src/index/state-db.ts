@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConcordError, errText } from '../errors.ts';
 import { STATE_DB } from './home.ts';
@@ -29,11 +29,22 @@ export function openStateDb(home: string, o: OpenOptions = {}): StateDb {
   try {
     mkdirSync(home, { recursive: true });
   } catch (err) {
-    throw new ConcordError('state', `cannot create the state directory: ${errText(err)}`, {
+    const what =
+      (err as NodeJS.ErrnoException).code === 'EEXIST'
+        ? 'is not a directory: Concord keeps its state in a directory here'
+        : `cannot create the state directory: ${errText(err)}`;
+    throw new ConcordError('state', what, {
       path: home,
       hint: 'set CONCORD_HOME to a writable directory',
     });
   }
+  // SQLite says only "unable to open database file" for a directory or a FIFO in its place.
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (st && !st.isFile())
+    throw new ConcordError('state', 'is not a file: the state database should be here', {
+      path: file,
+      hint: 'move it out of the way, or set CONCORD_HOME elsewhere',
+    });
   let db: StateDb | undefined;
   try {
     db = new Database(file, { timeout: o.busyMs ?? 5000 });

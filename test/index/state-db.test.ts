@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -105,6 +105,28 @@ test('a corrupt database: a clear error naming the file; index --rebuild keeps i
   assert.equal(aside.length, 1, 'the damaged file is kept, not deleted');
   assert.match(readFileSync(join(home, aside[0] as string), 'utf8'), /not a database/);
   assert.equal((await runCli(['status', root], { env })).code, 0);
+});
+
+test('a state directory that is a file, and a state database that is a directory: one line each naming it, exit 1', async (t) => {
+  const dir = tempDir(t);
+  const root = join(dir, 'root');
+  makeTree(root, { 'a.txt': 'a' });
+  const homeFile = join(dir, 'home-file');
+  writeFileSync(homeFile, 'not a directory');
+  const r1 = await runCli(['index', root], { env: { CONCORD_HOME: homeFile } });
+  assert.equal(r1.code, 1);
+  assert.equal(
+    r1.stderr,
+    `concord: ${homeFile}: is not a directory: Concord keeps its state in a directory here (set CONCORD_HOME to a writable directory)\n`,
+  );
+  const home = join(dir, 'home');
+  mkdirSync(join(home, STATE_DB), { recursive: true });
+  const r2 = await runCli(['index', root], { env: { CONCORD_HOME: home } });
+  assert.equal(r2.code, 1);
+  assert.equal(
+    r2.stderr,
+    `concord: ${join(home, STATE_DB)}: is not a file: the state database should be here (move it out of the way, or set CONCORD_HOME elsewhere)\n`,
+  );
 });
 
 test('index --rebuild on a database of a newer Concord: the one-line refusal, and the file stays where it is', async (t) => {
