@@ -8,6 +8,8 @@ import type { Emit, Progress } from '../jobs/events.ts';
 
 /** Copies handed to the endpoint at once. */
 const BATCH = 64;
+/** Copies larger than this look at the target root first (Executor.run). */
+const LARGE_COPY = 1 << 20;
 
 export interface ApplyResult {
   /** The operations done, in order (empty when the executor was told not to keep them). */
@@ -86,7 +88,16 @@ export class Executor {
     this.direct = src.localPath !== undefined && dst.localPath !== undefined;
     this.batchSize = Math.min(BATCH, opts.concurrency);
     this.window = Math.max(1, Math.ceil(opts.concurrency / this.batchSize));
+    this.rootAtStart = this.rootIdentity();
+    this.rootAtStart.catch(() => {});
   }
+
+  /**
+   * The target root's identity when the executor was made, before the scan: a mount point
+   * unmounted between the scan and the first write would otherwise be taken as the root at the
+   * first operation, and every write would go to the disk below it.
+   */
+  private readonly rootAtStart: Promise<string | undefined>;
 
   get aborted(): boolean {
     return this.stopped || (this.opts.signal?.aborted ?? false);
@@ -199,8 +210,20 @@ export class Executor {
     if (this.stopped) return;
     if (!this.rootTaken) {
       this.rootTaken = true;
-      this.rootWas = await this.rootIdentity();
+      // A root made by this run (absent before the scan) counts from its first operation.
+      this.rootWas = (await this.rootAtStart.catch(() => undefined)) ?? (await this.rootIdentity());
+      if (await this.checkRoot()) return;
     }
+    // A large copy writes its whole size onto whatever the path shows now: after an unmount,
+    // the disk below the mount point (a 300 MB file landed on / so). The root is looked at
+    // before each one (a stat per large file); small writes are checked as they go.
+    if (
+      op.op === 'copy' &&
+      op.source?.kind === 'file' &&
+      op.source.size > LARGE_COPY &&
+      (await this.checkRoot())
+    )
+      return;
     let bytes: number | undefined;
     try {
       bytes = await this.perform(op);

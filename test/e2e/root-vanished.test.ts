@@ -96,6 +96,30 @@ describe('the target root vanishes during the run', () => {
     assert.ok(below < 600, `${below} files reached the disk below before the stop`);
   });
 
+  test('a mount point unmounted between the scan and the first write: the run stops before writing anything to the disk below, a large file included', async (t) => {
+    const { A } = roots(t, { ...MANY, 'zz/big.bin': 'x'.repeat(3 * 1024 * 1024) });
+    const B = join(tempDir(t), 'mnt');
+    mkdirSync(B);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', B]);
+    let mounted = true;
+    t.after(() => {
+      if (mounted) execFileSync('umount', ['-l', B]);
+    });
+    const home = tempDir(t);
+    // The apply phase begins once the scan has decided the first directory: before any write.
+    const onEvent = (e: RunEvent) => {
+      if (!mounted || e.type !== 'phase' || e.phase !== 'apply') return;
+      mounted = false;
+      execFileSync('umount', ['-l', B]);
+    };
+    const r = await syncLocal(A, B, { mode: 'mirror', onEvent, home });
+    assert.deepEqual(
+      r.summary.problems.map((p) => [p.code, p.side]),
+      [['root-vanished', 'B']],
+    );
+    assert.deepEqual(Object.keys(contents(B)), [], 'nothing reached the disk below');
+  });
+
   test('the exit code of a run that stopped on a vanished root is 1 (failed), not 3 (entries left)', () => {
     const vanished = { code: 'root-vanished' };
     const left = { code: 'write-failed' };
