@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { ConcordError } from '../errors.ts';
 import { type DirHolder, lockRootDirs } from './root-lock.ts';
 import type { StateDb } from './state-db.ts';
@@ -55,13 +56,32 @@ export async function acquireLocks(
   const insert = db.prepare(
     'INSERT OR REPLACE INTO locks (key, pid, host, started_ms, command) VALUES (?, ?, ?, ?, ?)',
   );
+  const below = db.prepare<
+    [string, string],
+    { pid: number; host: string; started_ms: number; command: string }
+  >('SELECT pid, host, started_ms, command FROM locks WHERE key > ? AND key < ?');
+  /** Rows of this key, and for a path, of the roots above it and inside it. */
+  const rowsOf = (key: string) => {
+    if (!key.startsWith('path:')) return [select.get(key)];
+    const abs = key.slice('path:'.length);
+    const above = [];
+    for (let at = dirname(abs); ; at = dirname(at)) {
+      above.push(select.get(`path:${at}`));
+      if (dirname(at) === at) break;
+    }
+    // Every key below `abs/` ('0' follows '/').
+    const inside = abs.endsWith('/') ? abs.slice(0, -1) : abs;
+    return [select.get(key), ...above, ...below.all(`path:${inside}/`, `path:${inside}0`)];
+  };
   const take = db.transaction((): Holder | undefined => {
     for (const { key, path } of roots) {
-      const r = select.get(key);
-      if (!r || (r.pid === pid && r.host === host)) continue;
-      const stale = r.host === host && !isAlive(r.pid);
-      if (!stale)
-        return { path, pid: r.pid, host: r.host, startedMs: r.started_ms, command: r.command };
+      // A root inside another run's root, or around it, is changed by both runs.
+      for (const r of rowsOf(key)) {
+        if (!r || (r.pid === pid && r.host === host)) continue;
+        const stale = r.host === host && !isAlive(r.pid);
+        if (!stale)
+          return { path, pid: r.pid, host: r.host, startedMs: r.started_ms, command: r.command };
+      }
     }
     for (const { key } of roots) insert.run(key, pid, host, now(), o.command);
     return undefined;

@@ -195,3 +195,36 @@ test('S18 a destination a run creates is locked once it exists: a run with anoth
   assert.equal(existsSync(join(B, 'other.txt')), false, 'nothing of the second run in B');
   assert.equal(readFileSync(join(B, 'd7', 'f7'), 'utf8'), 'file 7');
 });
+
+test('S18 nested roots: a run into a folder inside a held root, or around one, waits and exits 1 naming the holder', async (t) => {
+  const dir = tempDir(t);
+  const home = join(dir, 'home');
+  const env = { CONCORD_HOME: home };
+  const X = join(dir, 'X');
+  makeTree(X, { 'sub/a.txt': 'a', 'b.txt': 'b' });
+  const Z = join(dir, 'Z');
+  makeTree(Z, { 'z.txt': 'z' });
+  const outer = await holder(home, [`path:${realpathSync(X)}`]);
+  t.after(() => outer.kill('SIGKILL'));
+  const inside = await runCli(['mirror', Z, join(X, 'sub')], { env });
+  assert.equal(inside.code, 1, inside.stderr);
+  assert.match(
+    inside.stderr,
+    new RegExp(
+      `^concord: ${join(X, 'sub')}: another Concord run is using this root: pid ${outer.pid} `,
+    ),
+  );
+  assert.deepEqual(readdirSync(join(X, 'sub')), ['a.txt'], 'X/sub untouched');
+  outer.stdin.end();
+  await once(outer, 'exit');
+
+  const inner = await holder(home, [`path:${realpathSync(join(X, 'sub'))}`]);
+  t.after(() => inner.kill('SIGKILL'));
+  const around = await runCli(['mirror', Z, X], { env });
+  assert.equal(around.code, 1, around.stderr);
+  assert.match(around.stderr, new RegExp(`pid ${inner.pid} `));
+  assert.deepEqual(readdirSync(X).sort(), ['b.txt', 'sub'], 'X untouched');
+  inner.stdin.end();
+  await once(inner, 'exit');
+  assert.equal((await runCli(['mirror', Z, X], { env })).code, 0, 'free again');
+});
