@@ -98,19 +98,20 @@ export class Executor {
    * first operation, and every write would go to the disk below it.
    */
   private readonly rootAtStart: Promise<string | undefined>;
+  /** The first look at the root, which every operation waits for: true when it is gone. */
+  private firstLook: Promise<boolean> | undefined;
 
   get aborted(): boolean {
     return this.stopped || (this.opts.signal?.aborted ?? false);
   }
 
   /**
-   * The target root's identity when the first operation started (its device and kind): a
-   * drive unplugged or unmounted mid-run leaves the path missing, or its mount point's
-   * directory on the disk below, where nothing must be written. Undefined when the root was
-   * not there then: nothing to compare with.
+   * The target root's identity (its device and kind) before the scan, or at the first
+   * operation for a root this run made: a drive unplugged or unmounted mid-run leaves the path
+   * missing, or its mount point's directory on the disk below, where nothing must be written.
+   * Undefined when the root was not there: nothing to compare with.
    */
   private rootWas: string | undefined;
-  private rootTaken = false;
   /** Set once the target is found gone, replaced or full: nothing more is attempted. */
   stopped = false;
   /** What recording a done op threw (onDone): drain() throws it. */
@@ -208,12 +209,12 @@ export class Executor {
   private async run(op: Operation): Promise<void> {
     const { result, progress, jobId } = this;
     if (this.stopped) return;
-    if (!this.rootTaken) {
-      this.rootTaken = true;
-      // A root made by this run (absent before the scan) counts from its first operation.
+    // All the operations of the first batch wait for one look, not only the first of them.
+    this.firstLook ??= (async () => {
       this.rootWas = (await this.rootAtStart.catch(() => undefined)) ?? (await this.rootIdentity());
-      if (await this.checkRoot()) return;
-    }
+      return this.checkRoot();
+    })();
+    if (await this.firstLook) return;
     // A large copy writes its whole size onto whatever the path shows now: after an unmount,
     // the disk below the mount point (a 300 MB file landed on / so). The root is looked at
     // before each one (a stat per large file); small writes are checked as they go.
