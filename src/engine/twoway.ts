@@ -807,10 +807,9 @@ export async function runTwoWay(
    * the closed directories that hold them were opened (Clear phase, or streamed; as non-root,
    * unlinking in a 0555 directory fails) and before DirTimes closes them again.
    */
-  const discardLeftovers = async (p: TwoWayPlan): Promise<true> => {
+  const discardLeftovers = async (p: TwoWayPlan): Promise<void> => {
     for (const path of p.leftovers.A) await a.discard(path).catch(() => {});
     for (const path of p.leftovers.B) await b.discard(path).catch(() => {});
-    return true;
   };
   /** Records what a pass found by scanning alone, then applies its operations, phase by phase. */
   const applyPass = async (p: TwoWayPlan) => {
@@ -831,7 +830,10 @@ export async function runTwoWay(
       if (aborted()) break;
       if (op.phase !== phase) {
         await Promise.all([toA.drain(), toB.drain()]);
-        if (!discarded && op.phase === Phase.DirTimes) discarded = await discardLeftovers(p);
+        if (!discarded && op.phase === Phase.DirTimes) {
+          await discardLeftovers(p);
+          discarded = true;
+        }
         phase = op.phase;
       }
       await (op.side === 'A' ? toA : toB).add(op);
