@@ -71,7 +71,6 @@ export interface NativeHasher {
   hashBytes(bytes: Uint8Array): string;
 }
 
-/** The calls of native/copy_small.c and hash_file.c, by the index their results give. */
 export interface NativeLocker {
   /**
    * flock(fd, LOCK_EX | LOCK_NB) (native/flock.c): 0 when the open file now holds the lock, else
@@ -94,6 +93,7 @@ export interface NativeMalloc {
   mallocTopPad(bytes: number): boolean;
 }
 
+/** The calls of native/copy_small.c and hash_file.c, by the index their results give. */
 export const NATIVE_CALLS = [
   'open',
   'fstat',
@@ -108,13 +108,14 @@ export const NATIVE_CALLS = [
   'malloc',
 ] as const;
 
-let loaded:
-  | (Partial<
-      NativeLister & NativeCopier & NativeHasher & NativeLocker & NativeSparseCopier & NativeMalloc
-    > &
-      object)
-  | null
-  | undefined;
+/** What the addon may hold (an older build holds less: each accessor checks its calls). */
+type Addon = Partial<
+  NativeLister & NativeCopier & NativeHasher & NativeLocker & NativeSparseCopier & NativeMalloc
+>;
+
+let loaded: Addon | null | undefined;
+/** The addon as the flock takes it, under CONCORD_NATIVE=0 too (nativeLocker). */
+let forLocks: Addon | null | undefined;
 
 /**
  * The native lister (built by `npm install` through node-gyp; see binding.gyp), or undefined
@@ -151,8 +152,9 @@ export function nativeHasher(): NativeHasher | undefined {
  * copies, and a run lock that other runs see must not go with them.
  */
 export function nativeLocker(): NativeLocker | undefined {
-  const addon = nativeAddon() ?? (process.platform === 'linux' ? requireAddon() : null);
-  return typeof addon?.flockNb === 'function' ? (addon as NativeLocker) : undefined;
+  if (forLocks === undefined)
+    forLocks = nativeAddon() ?? (process.platform === 'linux' ? requireAddon() : null);
+  return typeof forLocks?.flockNb === 'function' ? (forLocks as NativeLocker) : undefined;
 }
 
 /** The same addon's sparse copy, under the same conditions as nativeLister. */
@@ -177,13 +179,11 @@ function load() {
   return requireAddon();
 }
 
-function requireAddon() {
+function requireAddon(): Addon | null {
   try {
     return createRequire(import.meta.url)(
       new URL('build/Release/concord_native.node', PACKAGE_ROOT).pathname,
-    ) as Partial<
-      NativeLister & NativeCopier & NativeHasher & NativeLocker & NativeSparseCopier & NativeMalloc
-    >;
+    ) as Addon;
   } catch {
     return null;
   }
