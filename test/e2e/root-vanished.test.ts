@@ -32,6 +32,25 @@ function unplugAtFirstOp(B: string) {
   return { onEvent, plugBack: () => renameSync(away, B), away };
 }
 
+/** A tmpfs mounted at a new B, which `unmount` takes away (lazily) mid-run, once. */
+function mountedTmpfs(t: { after: (fn: () => void) => void }) {
+  const B = join(tempDir(t), 'mnt');
+  mkdirSync(B);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', B]);
+  const m = {
+    B,
+    mounted: true,
+    unmount() {
+      m.mounted = false;
+      execFileSync('umount', ['-l', B]);
+    },
+  };
+  t.after(() => {
+    if (m.mounted) m.unmount();
+  });
+  return m;
+}
+
 describe('the target root vanishes during the run', () => {
   test('mirror: one root-vanished problem, nothing written after it, and the next run finishes', async (t) => {
     const { A } = roots(t, MANY);
@@ -74,18 +93,11 @@ describe('the target root vanishes during the run', () => {
 
   test('a mount point unmounted mid-run fails no write (the disk below takes them): the device changed, so the run stops with root-vanished all the same', async (t) => {
     const { A } = roots(t, MANY);
-    const B = join(tempDir(t), 'mnt');
-    mkdirSync(B);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', B]);
-    let mounted = true;
-    t.after(() => {
-      if (mounted) execFileSync('umount', ['-l', B]);
-    });
+    const m = mountedTmpfs(t);
+    const B = m.B;
     const home = tempDir(t);
     const onEvent = (e: RunEvent) => {
-      if (!mounted || e.type !== 'op') return;
-      mounted = false;
-      execFileSync('umount', ['-l', B]);
+      if (m.mounted && e.type === 'op') m.unmount();
     };
     const r = await syncLocal(A, B, { mode: 'mirror', onEvent, home });
     assert.deepEqual(
@@ -96,21 +108,16 @@ describe('the target root vanishes during the run', () => {
     assert.ok(below < 600, `${below} files reached the disk below before the stop`);
   });
 
-  test('a mount point unmounted between the scan and the first write: the run stops before writing anything to the disk below, a large file included', async (t) => {
-    const { A } = roots(t, { ...MANY, 'zz/big.bin': 'x'.repeat(3 * 1024 * 1024) });
-    const B = join(tempDir(t), 'mnt');
-    mkdirSync(B);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', B]);
-    let mounted = true;
-    t.after(() => {
-      if (mounted) execFileSync('umount', ['-l', B]);
-    });
+  test('S19 a mount point unmounted between the scan and the first write: the run stops before writing anything to the disk below, a large file included', async (t) => {
+    // Files at the top too: the first batch of copies holds more than one operation.
+    const top = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`top${i}.txt`, `${i}`]));
+    const { A } = roots(t, { ...top, ...MANY, 'zz/big.bin': 'x'.repeat(3 * 1024 * 1024) });
+    const m = mountedTmpfs(t);
+    const B = m.B;
     const home = tempDir(t);
     // The apply phase begins once the scan has decided the first directory: before any write.
     const onEvent = (e: RunEvent) => {
-      if (!mounted || e.type !== 'phase' || e.phase !== 'apply') return;
-      mounted = false;
-      execFileSync('umount', ['-l', B]);
+      if (m.mounted && e.type === 'phase' && e.phase === 'apply') m.unmount();
     };
     const r = await syncLocal(A, B, { mode: 'mirror', onEvent, home });
     assert.deepEqual(
