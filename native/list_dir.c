@@ -1,5 +1,5 @@
 // One directory of a local root, listed the way src/endpoint/local/listing.ts does in
-// JavaScript, in one call: readdir, then fstatat per entry relative to the open directory
+// JavaScript, in one call: getdents64, then fstatat per entry relative to the open directory
 // (the kernel resolves one name, not the whole absolute path again), names sorted by bytes,
 // and every stat field the engine compares packed into 32-bit words (core/packed.ts). It only
 // reads: nothing here opens a file for writing or follows a symlink.
