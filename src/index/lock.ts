@@ -137,9 +137,15 @@ export function lockMadeRoot(abs: string, shown: string): () => void {
  */
 function dirLockedError(h: DirHolder): ConcordError {
   const who = h.by ? `: ${holderText({ ...h.by, host: hostname() })}` : '';
+  const what =
+    h.where === 'here'
+      ? "this root's run lock"
+      : h.where === 'inside'
+        ? 'a run lock on a folder inside this root'
+        : `the run lock of ${h.where.around}, which contains this root`;
   return new ConcordError(
     'locked',
-    `another process holds this root's run lock (flock), as a Concord run with another CONCORD_HOME does${who}`,
+    `another process holds ${what} (flock), as a Concord run with another CONCORD_HOME does${who}`,
     {
       path: h.path,
       hint: h.by

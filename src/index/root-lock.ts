@@ -1,4 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { nativeLocker } from '../endpoint/local/native.ts';
 
 /**
@@ -19,6 +20,11 @@ const held = new Map<string, { fd: number; count: number }>();
 export interface DirHolder {
   /** The root as the user named it. */
   path: string;
+  /**
+   * Where the other process's lock is: on this root, on a folder around it (its path), or on
+   * one inside it (a shared lock on this root's directory).
+   */
+  where: 'here' | 'inside' | { around: string };
   /** The holding process, when /proc names it. */
   by?: { pid: number; startedMs: number; command: string };
 }
@@ -26,6 +32,12 @@ export interface DirHolder {
 /**
  * Locks every directory of `dirs` that exists, or none: returns the release function, or the
  * holder of the first one another process holds.
+ *
+ * A root's directory is locked exclusive, and every folder above it shared (those it can open):
+ * a run on /x and a run on /x/sub, each with its own state directory, change the same files,
+ * and the exclusive lock of one conflicts with the shared lock of the other, whichever came
+ * first, while runs on /x/a and /x/b share /x. A destination not made yet has its folders above
+ * locked all the same, so no run around it starts meanwhile.
  */
 export function lockRootDirs(
   dirs: readonly { abs: string; path: string }[],
@@ -42,46 +54,65 @@ export function lockRootDirs(
     }
   };
   if (!locker) return release;
-  for (const { abs, path } of dirs) {
+  const lock = (abs: string, shared: boolean): Found | 'busy' | undefined => {
     let fd: number;
     try {
       fd = openSync(abs, constants.O_RDONLY | constants.O_DIRECTORY);
     } catch {
-      continue; // not there yet (a new destination), or not readable: the run says why
+      return undefined; // not there yet (a new destination), or not readable: the run says why
     }
     const st = fstatSync(fd, { bigint: true });
     const key = `${st.dev}:${st.ino}`;
     const mine = held.get(key);
     if (mine) {
+      // Held by this process already, exclusive or shared: a run inside a run of this process,
+      // which the state database lets in as well.
       closeSync(fd);
       mine.count++;
       taken.push(key);
-      continue;
+      return undefined;
     }
-    const errno = locker.flockNb(fd);
+    const errno = locker.flockNb(fd, shared);
     if (errno === 0) {
       held.set(key, { fd, count: 1 });
       taken.push(key);
-      continue;
+      return undefined;
     }
     closeSync(fd);
-    if (errno === EWOULDBLOCK) {
-      release();
-      return { path, by: flockHolder(st.dev, st.ino) };
-    }
     // ENOLCK, EOPNOTSUPP, EBADF (NFS wants a file open for writing): no flock here.
+    if (errno !== EWOULDBLOCK) return undefined;
+    return flockHolder(st.dev, st.ino, shared) ?? 'busy';
+  };
+  const holder = (path: string, where: DirHolder['where'], found: Found | 'busy'): DirHolder => {
+    release();
+    if (found === 'busy') return { path, where };
+    const { shared: _, ...by } = found;
+    return { path, where, by };
+  };
+  for (const { abs, path } of dirs) {
+    const here = lock(abs, false);
+    if (here) return holder(path, here !== 'busy' && here.shared ? 'inside' : 'here', here);
+    for (let at = dirname(abs); ; at = dirname(at)) {
+      const around = lock(at, true);
+      if (around) return holder(path, { around: at }, around);
+      if (dirname(at) === at) break;
+    }
   }
   return release;
 }
 
 const EWOULDBLOCK = 11;
 
+/** A holder /proc names, and whether its lock is shared. */
+type Found = NonNullable<DirHolder['by']> & { shared: boolean };
+
 /**
- * Who holds a flock on the inode, from /proc/locks: "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234
- * 0 EOF" (device as major:minor in hex). Nothing when it is not listed (another machine's
- * lock on a shared file system, another PID namespace) or /proc cannot be read.
+ * Who holds a flock on the inode that conflicts with the one wanted, from /proc/locks: "1: FLOCK
+ * ADVISORY  WRITE 4242 08:01:1234 0 EOF" (device as major:minor in hex); `shared` tells whether
+ * that is a shared one (READ). Nothing when it is not listed (another machine's lock on a shared
+ * file system, another PID namespace) or /proc cannot be read.
  */
-function flockHolder(dev: bigint, ino: bigint): DirHolder['by'] {
+function flockHolder(dev: bigint, ino: bigint, wantShared: boolean): Found | undefined {
   let locks: string;
   try {
     locks = readFileSync('/proc/locks', 'utf8');
@@ -93,9 +124,12 @@ function flockHolder(dev: bigint, ino: bigint): DirHolder['by'] {
   const want = `${hex(major)}:${hex(minor)}:${ino}`;
   for (const line of locks.split('\n')) {
     const f = line.trim().split(/\s+/);
-    // Blocked waiters are listed as "1: -> FLOCK ...".
-    if (f[1] !== 'FLOCK' || f[3] !== 'WRITE' || f[5] !== want) continue;
-    return processInfo(Number(f[4]));
+    // Blocked waiters are listed as "1: -> FLOCK ..."; a shared lock wanted meets only
+    // exclusive ones.
+    if (f[1] !== 'FLOCK' || f[5] !== want) continue;
+    if (f[3] !== 'WRITE' && (wantShared || f[3] !== 'READ')) continue;
+    const by = processInfo(Number(f[4]));
+    return by && { ...by, shared: f[3] === 'READ' };
   }
   return undefined;
 }

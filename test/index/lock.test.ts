@@ -215,6 +215,14 @@ test('S18 nested roots: a run into a folder inside a held root, or around one, w
     ),
   );
   assert.deepEqual(readdirSync(join(X, 'sub')), ['a.txt'], 'X/sub untouched');
+  // A destination not made yet, inside the held root: refused before it is made.
+  const made = await runCli(['mirror', Z, join(X, 'new')], { env });
+  assert.equal(made.code, 1, made.stderr);
+  assert.match(
+    made.stderr,
+    new RegExp(`another Concord run is using this root: pid ${outer.pid} `),
+  );
+  assert.deepEqual(readdirSync(X).sort(), ['b.txt', 'sub'], 'X/new not made');
   outer.stdin.end();
   await once(outer, 'exit');
 
@@ -224,6 +232,56 @@ test('S18 nested roots: a run into a folder inside a held root, or around one, w
   assert.equal(around.code, 1, around.stderr);
   assert.match(around.stderr, new RegExp(`pid ${inner.pid} `));
   assert.deepEqual(readdirSync(X).sort(), ['b.txt', 'sub'], 'X untouched');
+  inner.stdin.end();
+  await once(inner, 'exit');
+  assert.equal((await runCli(['mirror', Z, X], { env })).code, 0, 'free again');
+});
+
+test('S18 nested roots with two CONCORD_HOMEs: a run inside a held root, or around one, waits and exits 1 naming the holder; runs side by side go ahead', async (t) => {
+  const dir = tempDir(t);
+  const X = join(dir, 'X');
+  makeTree(X, { 'sub/a.txt': 'a', 'b.txt': 'b' });
+  const Z = join(dir, 'Z');
+  makeTree(Z, { 'z.txt': 'z' });
+  const env = { CONCORD_HOME: join(dir, 'home2') };
+  const outer = await holder(join(dir, 'home1'), [`path:${realpathSync(X)}`]);
+  t.after(() => outer.kill('SIGKILL'));
+  const started = Date.now();
+  const inside = await runCli(['mirror', Z, join(X, 'sub')], { env });
+  assert.equal(inside.code, 1, inside.stderr);
+  assert.match(
+    inside.stderr,
+    new RegExp(
+      `^concord: ${join(X, 'sub')}: another process holds the run lock of ${realpathSync(X)}, which contains this root \\(flock\\), as a Concord run with another CONCORD_HOME does: pid ${outer.pid} .*\\(wait for it to finish, or stop it \\(kill ${outer.pid}\\)\\)\\n$`,
+    ),
+  );
+  assert.ok(Date.now() - started >= 3000, 'it waited for the holder first');
+  assert.deepEqual(readdirSync(join(X, 'sub')), ['a.txt'], 'X/sub untouched');
+  // A destination not made yet, inside the held root: refused before it is made.
+  const made = await runCli(['mirror', Z, join(X, 'new')], { env });
+  assert.equal(made.code, 1, made.stderr);
+  assert.match(made.stderr, new RegExp(`which contains this root .*: pid ${outer.pid} `));
+  assert.deepEqual(readdirSync(X).sort(), ['b.txt', 'sub'], 'X/new not made');
+  outer.stdin.end();
+  await once(outer, 'exit');
+
+  const inner = await holder(join(dir, 'home1'), [`path:${realpathSync(join(X, 'sub'))}`]);
+  t.after(() => inner.kill('SIGKILL'));
+  const around = await runCli(['mirror', Z, X], { env });
+  assert.equal(around.code, 1, around.stderr);
+  assert.match(
+    around.stderr,
+    new RegExp(
+      `^concord: ${X}: another process holds a run lock on a folder inside this root \\(flock\\), as a Concord run with another CONCORD_HOME does: pid ${inner.pid} `,
+    ),
+  );
+  assert.deepEqual(readdirSync(X).sort(), ['b.txt', 'sub'], 'X untouched');
+
+  // A destination beside the held one, and one not made yet, share the folders above: no wait.
+  const beside = Date.now();
+  assert.equal((await runCli(['mirror', Z, join(X, 'other')], { env })).code, 0);
+  assert.ok(Date.now() - beside < 3000, 'no wait for a run beside it');
+  assert.equal(readFileSync(join(X, 'other', 'z.txt'), 'utf8'), 'z');
   inner.stdin.end();
   await once(inner, 'exit');
   assert.equal((await runCli(['mirror', Z, X], { env })).code, 0, 'free again');

@@ -73,10 +73,10 @@ export interface NativeHasher {
 
 export interface NativeLocker {
   /**
-   * flock(fd, LOCK_EX | LOCK_NB) (native/flock.c): 0 when the open file now holds the lock, else
-   * the errno (EWOULDBLOCK: another open file holds it).
+   * flock(fd, LOCK_EX or LOCK_SH, | LOCK_NB) (native/flock.c): 0 when the open file now holds
+   * the lock, else the errno (EWOULDBLOCK: another open file holds a conflicting one).
    */
-  flockNb(fd: number): number;
+  flockNb(fd: number, shared: boolean): number;
 }
 
 export interface NativeSparseCopier {
