@@ -6,7 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { syncLocal } from '../../src/api.ts';
@@ -125,6 +132,42 @@ describe('the target root vanishes during the run', () => {
       [['root-vanished', 'B']],
     );
     assert.deepEqual(Object.keys(contents(B)), [], 'nothing reached the disk below');
+  });
+
+  test('S19 two-way: a file system mounted over B while a conflict waits for its answer gets nothing, and B below is left as it was', async (t) => {
+    const { A, B } = roots(t, { 'c.txt': 'one', 'd/e.txt': 'e' });
+    const home = tempDir(t);
+    assert.deepEqual((await syncTwoWayLocal(A, B, { home })).summary.problems, []);
+    writeFileSync(join(A, 'c.txt'), "A's edit");
+    writeFileSync(join(B, 'c.txt'), "B's longer edit");
+    writeFileSync(join(A, 'new.txt'), 'new on A');
+    let mounted = false;
+    t.after(() => {
+      if (mounted) execFileSync('umount', ['-l', B]);
+    });
+    // The person at the prompt takes a while; meanwhile a drive is mounted at B's path.
+    const ask = async () => {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', B]);
+      mounted = true;
+      return 'A' as const;
+    };
+    const r = await syncTwoWayLocal(A, B, { home, policy: 'prompt', ask });
+    assert.deepEqual(
+      r.summary.problems.map((p) => [p.code, p.side]),
+      [['root-vanished', 'B']],
+    );
+    assert.deepEqual(readdirSync(B), [], 'nothing written into the file system mounted there');
+    execFileSync('umount', [B]);
+    mounted = false;
+    assert.equal(readFileSync(join(B, 'c.txt'), 'utf8'), "B's longer edit");
+    assert.equal(existsSync(join(B, 'new.txt')), false);
+    assert.equal(readFileSync(join(A, 'c.txt'), 'utf8'), "A's edit", 'A untouched too');
+    // The next run, with B back, still sees the conflict and settles it.
+    const again = await syncTwoWayLocal(A, B, { home, policy: 'keep-source' });
+    assert.deepEqual(again.summary.problems, []);
+    assert.equal(again.summary.conflicts, 1);
+    assert.equal(readFileSync(join(B, 'c.txt'), 'utf8'), "A's edit");
+    assert.equal(readFileSync(join(B, 'new.txt'), 'utf8'), 'new on A');
   });
 
   test('the exit code of a run that stopped on a vanished root is 1 (failed), not 3 (entries left)', () => {
