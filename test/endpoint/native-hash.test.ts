@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { xxhash128 } from 'hash-wasm';
 import type { Entry } from '../../src/core/entry.ts';
 import { ChangedDuringSync } from '../../src/endpoint/endpoint.ts';
+import { FileHasher, hashFileSync } from '../../src/endpoint/local/hash-file.ts';
 import { nativeHasher } from '../../src/endpoint/local/native.ts';
 import { NativeHashes, nativeHashFile } from '../../src/endpoint/local/native-hash.ts';
 import { entryOf } from '../../src/endpoint/local/stat.ts';
@@ -58,7 +59,7 @@ test('S16: a file changed since it was seen, or replaced by a FIFO, is refused; 
     () => nativeHashFile(hasher, { abs, expect: before, shown: 'f' }),
     (e) => {
       assert.ok(e instanceof ChangedDuringSync);
-      assert.match((e as Error).message, /^f changed before it could be hashed$/);
+      assert.match((e as Error).message, /^f changed since it was scanned$/);
       return true;
     },
   );
@@ -76,6 +77,44 @@ test('S16: a file changed since it was seen, or replaced by a FIFO, is refused; 
     () => nativeHashFile(hasher, { abs: join(dir, 'gone'), expect: before, shown: 'gone' }),
     { code: 'ENOENT', syscall: 'open', path: join(dir, 'gone') },
   );
+});
+
+test('S1 S16: a file rewritten in place after the scan, at the same size and with its mtime put back, is refused through its ctime, natively and in JavaScript; one of the same stat is hashed whole', async (t) => {
+  const dir = tempDir(t);
+  const abs = join(dir, 'f');
+  const big = Buffer.alloc(200_000, 'a');
+  writeFileSync(abs, big);
+  const T = 1_700_000_000;
+  utimesSync(abs, T, T);
+  const before = seen(abs);
+  const js = await new FileHasher().ready();
+  const buf = Buffer.alloc(65_536);
+  const want = await xxhash128(big);
+  const hashers: [string, (e: Entry) => string][] = [
+    ['js', (e) => hashFileSync({ abs, expect: e, shown: 'f' }, js, buf)],
+  ];
+  if (hasher)
+    hashers.push(['native', (e) => nativeHashFile(hasher, { abs, expect: e, shown: 'f' })]);
+  for (const [name, hash] of hashers) assert.equal(hash(before), want, name);
+  // tar, cp -p or rsync -t leave size and mtime as they were; only ctime tells.
+  const other = Buffer.alloc(200_000, 'b');
+  writeFileSync(abs, other);
+  utimesSync(abs, T, T);
+  const after = seen(abs);
+  assert.equal(after.size, before.size);
+  assert.equal(after.mtimeNs, before.mtimeNs);
+  assert.notEqual(after.ctimeNs, before.ctimeNs);
+  for (const [name, hash] of hashers) {
+    assert.throws(
+      () => hash(before),
+      (e) => {
+        assert.ok(e instanceof ChangedDuringSync, name);
+        assert.match((e as Error).message, /^f changed since it was scanned$/);
+        return true;
+      },
+    );
+    assert.equal(hash(after), await xxhash128(other), `${name}: the new stat, the new content`);
+  }
 });
 
 test("the batched native hash (libuv's pool) gives each file hashFile's digest and error, whatever the batch holds", async (t) => {
@@ -101,7 +140,7 @@ test("the batched native hash (libuv's pool) gives each file hashFile's digest a
   const failures = Promise.all([
     assert.rejects(refused, (e) => {
       assert.ok(e instanceof ChangedDuringSync);
-      assert.match((e as Error).message, /^changed changed before it could be hashed$/);
+      assert.match((e as Error).message, /^changed changed since it was scanned$/);
       return true;
     }),
     assert.rejects(missing, { code: 'ENOENT', syscall: 'open', path: join(dir, 'gone') }),

@@ -49,28 +49,32 @@ export class FileHasher {
 
 /**
  * Hashes a file that must still be `expect`, reading into a reused buffer (64 KiB streams were
- * 2-5x slower, STACK.md). A file that changes while it is read gives ChangedDuringSync, never
- * a hash of bytes that were never on disk together.
+ * 2-5x slower, STACK.md). A file that changed since the scan gives ChangedDuringSync, never a
+ * hash of bytes that were never on disk together: native/hash_file.c says why one fstat after
+ * the read, against the scan's stat (ctime included), is enough, and why the read stops at the
+ * expected size.
  */
 export function hashFileSync(job: HashJob, hasher: IHasher, buf: Buffer): string {
   const fd = openSync(job.abs, OPEN_TO_READ);
   try {
-    const before = fstatSync(fd, { bigint: true });
-    if (!unchangedFile(before, job.expect))
-      throw new ChangedDuringSync('source', `${job.shown} changed before it could be hashed`);
     hasher.init();
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      hasher.update(buf.subarray(0, n));
+    let readError: unknown;
+    try {
+      for (let left = job.expect.size; left > 0; ) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, left), null);
+        if (n === 0) break;
+        hasher.update(buf.subarray(0, n));
+        left -= n;
+      }
+    } catch (err) {
+      readError = err;
     }
-    const after = fstatSync(fd, { bigint: true });
-    if (
-      after.size !== before.size ||
-      after.mtimeNs !== before.mtimeNs ||
-      after.ctimeNs !== before.ctimeNs
-    )
-      throw new ChangedDuringSync('source', `${job.shown} changed while it was hashed`);
+    const st = fstatSync(fd, { bigint: true });
+    if (!st.isFile() || st.ino !== job.expect.ino)
+      throw new ChangedDuringSync('source', `${job.shown} changed since it was scanned`);
+    if (readError !== undefined) throw readError;
+    if (!unchangedFile(st, job.expect) || st.ctimeNs !== job.expect.ctimeNs)
+      throw new ChangedDuringSync('source', `${job.shown} changed since it was scanned`);
     return hasher.digest('hex');
   } finally {
     closeSync(fd);

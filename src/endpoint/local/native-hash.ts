@@ -9,25 +9,25 @@ import { hexWords, NativeBatches } from './native-batch.ts';
  * ~80 ms), and no JavaScript call per read.
  */
 export function nativeHashFile(hasher: NativeHasher, job: HashJob): string {
-  const expect = new BigInt64Array(3);
+  const expect = new BigInt64Array(4);
   setExpect(expect, 0, job);
   const r = hasher.hashFile(job.abs, expect);
   if (typeof r === 'string') return r;
   throw hashError(r[0], r[1], r[2], job);
 }
 
-/** The job's inode, size and mtime (ns) at `expect[at..]`. */
+/** The job's inode, size, mtime and ctime (ns) at `expect[at..]`. */
 function setExpect(expect: BigInt64Array, at: number, job: HashJob): void {
   expect[at] = BigInt.asIntN(64, job.expect.ino);
   expect[at + 1] = BigInt(job.expect.size);
   expect[at + 2] = job.expect.mtimeNs;
+  expect[at + 3] = job.expect.ctimeNs;
 }
 
 function hashError(code: number, errno: number, call: number, job: HashJob): Error {
-  if (code === 1)
-    return new ChangedDuringSync('source', `${job.shown} changed before it could be hashed`);
-  if (code === 2)
-    return new ChangedDuringSync('source', `${job.shown} changed while it was hashed`);
+  // 1: another file or kind at the path; 2: the file's size or times moved since the scan.
+  if (code === 1 || code === 2)
+    return new ChangedDuringSync('source', `${job.shown} changed since it was scanned`);
   return systemError(errno, NATIVE_CALLS[call] ?? 'hash', job.abs);
 }
 
@@ -42,7 +42,7 @@ export class NativeHashes {
 
   constructor(hasher: NativeHasher) {
     this.batches = new NativeBatches({
-      nums: 3,
+      nums: 4,
       results: 7, // see NativeHasher.hashAsync
       pack: (job, nums, at) => {
         setExpect(nums, at, job);

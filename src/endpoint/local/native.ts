@@ -50,14 +50,16 @@ export interface NativeCopier {
 
 export interface NativeHasher {
   /**
-   * The XXH3-128 (hex) of the file at `absPath` (native/hash_file.c), which must be the regular
-   * file `expect` describes (inode, size, mtime ns), or [code, errno, call]: 1 it is not, 2 it
-   * changed while it was read, 4 a call (NATIVE_CALLS) failed. Synchronous.
+   * The XXH3-128 (hex) of the file at `absPath` (native/hash_file.c), which must still be the
+   * regular file `expect` describes (inode, size, mtime ns, ctime ns) once read, or [code,
+   * errno, call]: 1 another file or kind is there, 2 its size or times moved, 4 a call
+   * (NATIVE_CALLS) failed. Synchronous.
    */
   hashFile(absPath: string, expect: BigInt64Array): string | [number, number, number];
   /**
-   * hashFile for `expect.length / 3` files one after another on a thread of libuv's pool.
-   * `paths`: each file's absolute path ended by '\0'; `expect`: inode, size, mtime ns per file.
+   * hashFile for `expect.length / 4` files one after another on a thread of libuv's pool.
+   * `paths`: each file's absolute path ended by '\0'; `expect`: inode, size, mtime and ctime
+   * ns per file.
    * `out` (7 per file) holds the results when `done` runs: code (0 hashed, else as hashFile's),
    * errno, call, then the digest as four 32-bit words, most significant first.
    */
