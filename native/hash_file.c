@@ -23,7 +23,8 @@ void concord_xxh3_128(const void *buf, size_t n, uint8_t out[16]) {
 }
 
 // The outcomes that are not a digest; the codes are read by src/endpoint/local/native-hash.ts.
-enum { CHANGED_BEFORE = 1, CHANGED_WHILE = 2, FAILED = 4 };
+// REPLACED: another file or kind at the path; CHANGED: its size or times moved since the scan.
+enum { REPLACED = 1, CHANGED = 2, FAILED = 4 };
 // The call that failed, as NATIVE_CALLS in src/endpoint/local/native.ts names them.
 enum { C_OPEN = 0, C_FSTAT = 1, C_READ = 2, C_MALLOC = 10 };
 
@@ -97,7 +98,7 @@ static void hash_path(const char *path, const int64_t expect[4], unsigned char *
   close(fd);
   // Something else at the path now (a directory fails its read with EISDIR): not this file.
   if (!S_ISREG(st.st_mode) || (uint64_t)st.st_ino != (uint64_t)expect[0]) {
-    h->code = CHANGED_BEFORE;
+    h->code = REPLACED;
     return;
   }
   if (read_err != 0) {
@@ -105,7 +106,7 @@ static void hash_path(const char *path, const int64_t expect[4], unsigned char *
     return;
   }
   if (st.st_size != expect[1] || ns(st.st_mtim) != expect[2] || ns(st.st_ctim) != expect[3]) {
-    h->code = CHANGED_WHILE;
+    h->code = CHANGED;
     return;
   }
   XXH128_canonical_t c;
@@ -186,11 +187,11 @@ static void hash_complete(napi_env env, napi_status status, void *data) {
 /**
  * hashAsync(paths, expect, out, callback): hashes `expect.length / 4` files, one after another
  * on a thread of libuv's pool, with hashFile's checks. `paths`: each job's absolute path
- * followed by '\0'; `expect` (a BigInt64Array) inode, size, mtime ns and ctime ns per job; `out`, a
- * Float64Array of 7 per job, gets code, errno, call and the digest's four 32-bit words before
- * callback(error) runs on the main thread. A batch per directory instead of a worker thread's
- * message per file: structured clones and round trips took the main thread of a first
- * --checksum run more time than the hashing took its threads.
+ * followed by '\0'; `expect` (a BigInt64Array) inode, size, mtime ns and ctime ns per job;
+ * `out`, a Float64Array of 7 per job, gets code, errno, call and the digest's four 32-bit
+ * words before callback(error) runs on the main thread. A batch per directory instead of a
+ * worker thread's message per file: structured clones and round trips took the main thread of
+ * a first --checksum run more time than the hashing took its threads.
  */
 static napi_value hash_async(napi_env env, napi_callback_info info) {
   size_t argc = 4, paths_len, n_expect, out_len;
