@@ -17,8 +17,9 @@ import {
 } from './engine/oneway.ts';
 import { assertWritable, resolveLocalRoots } from './engine/roots.ts';
 import { ConcordError, stoppedPartWay } from './errors.ts';
+import { concordHome } from './index/home.ts';
 import { type Emit, newJobId } from './jobs/events.ts';
-import { filterSpec, openRunState } from './run-state.ts';
+import { filterSpec, leaveStateDirOut, openRunState } from './run-state.ts';
 import { expireTrash } from './trash/empty.ts';
 import { runDirName } from './trash/layout.ts';
 
@@ -75,7 +76,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
       },
     );
   // Read before anything is written: a refused ignore file leaves both roots as they were.
-  const filter = filterSpec(roots.src, o.rules);
+  const rules = filterSpec(roots.src, o.rules);
   const state = await openRunState(roots, a, b, {
     command: `${o.backup ? 'backup' : o.mode === 'replica' ? 'copy' : o.mode} ${a} ${b}`,
     dryRun: o.dryRun ?? false,
@@ -84,6 +85,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     now: o.now,
     lockWaitMs: o.lockWaitMs,
   });
+  const filter = leaveStateDirOut(rules, o.home ?? concordHome(), [roots.src, roots.dst]);
   const now = o.now ?? Date.now;
   const dryRun = o.dryRun ?? false;
   // Two workers: both roots are walked at once, and copies use both cores.

@@ -10,7 +10,7 @@ import { concordHome, STATE_DB } from './index/home.ts';
 import { ensureRootId, indexedAt, type Location, readRootId } from './index/location.ts';
 import { acquireLocks, rootLockKeys } from './index/lock.ts';
 import { openStateDb, type StateDb, stateError } from './index/state-db.ts';
-import { cacheOf, filterSpec } from './run-state.ts';
+import { cacheOf, filterSpec, leaveStateDirOut } from './run-state.ts';
 import type { HashCache } from './scan/hash-cache.ts';
 import { type IndexCounts, refreshIndex } from './scan/refresh.ts';
 import { type Change, rootStatus } from './scan/status.ts';
@@ -112,10 +112,11 @@ export async function statusLocal(
  */
 export function openRoot(root: string, o: StateOptions, home: string, create: boolean): OpenRoot {
   const abs = resolveSource(root);
-  const filter = filterSpec(abs, o.rules);
+  const rules = filterSpec(abs, o.rules);
   const rootId = rootIdOf(abs, create);
   const now = o.now ?? Date.now;
   const db = openStateDb(home);
+  const filter = leaveStateDirOut(rules, home, [abs]);
   try {
     const cache = cacheOf(db, rootId, abs, now);
     const { index } = cache;

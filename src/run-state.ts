@@ -1,5 +1,13 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  realpathSync,
+} from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import { type FilterRule, type FilterSpec, IGNORE_FILE } from './core/filter.ts';
 import { OPEN_TO_READ } from './endpoint/local/stat.ts';
 import type { LocalRoots } from './engine/roots.ts';
@@ -121,6 +129,35 @@ export function cacheOf(db: StateDb, rootId: string, root: string, now: () => nu
 /** The filter of a root: `.concordignore` at its top first, then `rules` in order. */
 export function filterSpec(root: string, rules: FilterRule[] = []): FilterSpec {
   return { rules, ignoreFileText: readIgnoreFile(join(root, IGNORE_FILE)) };
+}
+
+/**
+ * `spec` with Concord's own state directory left out, as if excluded, where it lies inside one
+ * of `roots` (the default ~/.local/share/concord inside a home directory being backed up): its
+ * database changes while a run reads it, so every run ended with it "changed before it was
+ * copied", and a two-way run would carry one machine's state database over the other's, open
+ * there. The rule comes last, so no --include takes it back. Call once `home` exists (the state
+ * database is open).
+ */
+export function leaveStateDirOut(
+  spec: FilterSpec,
+  home: string,
+  roots: readonly string[],
+): FilterSpec {
+  let real: string;
+  try {
+    real = realpathSync(home);
+  } catch {
+    return spec;
+  }
+  const rules: FilterRule[] = [];
+  for (const root of roots) {
+    const rel = relative(root, real);
+    if (rel === '' || rel === '..' || rel.startsWith('../') || isAbsolute(rel)) continue;
+    // Anchored, a folder, its gitignore metacharacters escaped: this one path and no other.
+    rules.push({ type: 'exclude', pattern: `/${rel.replace(/[\\*?[\]!#]/g, '\\$&')}/` });
+  }
+  return rules.length === 0 ? spec : { ...spec, rules: [...spec.rules, ...rules] };
 }
 
 /** More than this is no list of rules a person wrote (and /dev/zero never ends). */

@@ -26,7 +26,7 @@ import {
 } from './index/pairs.ts';
 import { openStateDb, type StateDb } from './index/state-db.ts';
 import { type Emit, newJobId } from './jobs/events.ts';
-import { filterSpec } from './run-state.ts';
+import { filterSpec, leaveStateDirOut } from './run-state.ts';
 import { expireTrash } from './trash/empty.ts';
 
 export interface TwoWayLocalOptions {
@@ -105,7 +105,11 @@ export async function openTwoWayLocal(
           },
         );
     // Read before anything is written: a refused ignore file leaves both roots as they were.
-    const filter = mergedFilter(roots.src, roots.dst, o.rules);
+    const filter = leaveStateDirOut(
+      mergedFilter(roots.src, roots.dst, o.rules),
+      o.home ?? concordHome(),
+      [roots.src, roots.dst],
+    );
     let idA = readRootId(roots.src);
     let idB = roots.dstExists ? readRootId(roots.dst) : undefined;
     if (!idA) guardUnmarked(db, roots.src, a);
