@@ -1,4 +1,12 @@
-import { accessSync, constants, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  type BigIntStats,
+  constants,
+  existsSync,
+  readdirSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { rootsOverlap } from '../core/safety.ts';
 import { ConcordError, errText } from '../errors.ts';
@@ -52,10 +60,15 @@ export function resolveLocalRoots(a: string, b: string): LocalRoots {
     dst = join(realpathSync(parent), basename(bAbs));
   }
   // One directory under two paths (a bind mount, a second mount of the file system): the
-  // paths differ, the directory does not.
-  const srcSt = statSync(src);
-  const sameDir = st !== undefined && st.dev === srcSt.dev && st.ino === srcSt.ino;
-  const overlap = sameDir ? 'same' : rootsOverlap(src, dst);
+  // paths differ, the directory does not. Nor do they show one root inside the other that
+  // way: B at bound/sub, where bound is A mounted again, is A/sub, and each mirror copied A
+  // into itself once more.
+  const srcSt = statSync(src, { bigint: true });
+  const dstSt = st && statSync(dst, { bigint: true });
+  const sameDir = dstSt !== undefined && dstSt.dev === srcSt.dev && dstSt.ino === srcSt.ino;
+  let overlap = sameDir ? 'same' : rootsOverlap(src, dst);
+  if (overlap === null && below(dst, srcSt)) overlap = 'b-inside-a';
+  if (overlap === null && dstSt && below(src, dstSt)) overlap = 'a-inside-b';
   if (overlap === 'same') {
     throw new ConcordError('bad-root', `is the same directory as ${a}`, {
       path: b,
@@ -75,6 +88,15 @@ export function resolveLocalRoots(a: string, b: string): LocalRoots {
     });
   }
   return { src, dst, dstExists: st !== undefined };
+}
+
+/** Whether a folder above `path` (resolved) is the directory `outer` is the stat of. */
+function below(path: string, outer: BigIntStats): boolean {
+  for (let at = dirname(path); ; at = dirname(at)) {
+    const s = statSync(at, { bigint: true, throwIfNoEntry: false });
+    if (s && s.dev === outer.dev && s.ino === outer.ino) return true;
+    if (dirname(at) === at) return false;
+  }
 }
 
 /** An existing, readable directory, resolved through symlinks; else a bad-root error. */

@@ -196,6 +196,36 @@ describe('refused with exit 2, one line naming the path and the fix, nothing cha
     }
   });
 
+  test('B inside A, and A inside B, through a bind mount: the paths do not show it, the directories do', async (t) => {
+    const { dir, A, B } = pair(t);
+    const boundA = join(dir, 'boundA');
+    const boundB = join(dir, 'boundB');
+    mkdirp(boundA);
+    mkdirp(boundB);
+    for (const [from, to] of [
+      [A, boundA],
+      [B, boundB],
+    ] as const) {
+      const mounted = spawnSync('mount', ['--bind', from, to]);
+      assert.equal(mounted.status, 0, `mount --bind: ${mounted.stderr}`);
+    }
+    try {
+      // boundA/sub is A/sub: a mirror would copy A into itself, once more on every run.
+      await refused(
+        dir,
+        [['mirror', A, join(boundA, 'sub')], join(boundA, 'sub'), 'inside the source', HAS_FIX],
+        [['mirror', A, join(boundA, 'new-dir')], 'inside the source', HAS_FIX],
+        [['sync', join(boundA, 'sub'), A], 'the source lies inside', HAS_FIX],
+        [['mirror', join(boundB, 'sub'), B], 'the source lies inside', HAS_FIX],
+      );
+      assert.equal(existsSync(join(A, 'new-dir')), false);
+    } finally {
+      // Before the temporary folder is removed.
+      spawnSync('umount', [boundA]);
+      spawnSync('umount', [boundB]);
+    }
+  });
+
   test('B inside A (existing and not yet existing)', async (t) => {
     const { dir, A } = pair(t);
     await refused(

@@ -142,23 +142,23 @@ describe('the target root vanishes during the run', () => {
     writeFileSync(join(B, 'c.txt'), "B's longer edit");
     writeFileSync(join(A, 'new.txt'), 'new on A');
     let mounted = false;
-    t.after(() => {
-      if (mounted) execFileSync('umount', ['-l', B]);
-    });
     // The person at the prompt takes a while; meanwhile a drive is mounted at B's path.
     const ask = async () => {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', B]);
       mounted = true;
       return 'A' as const;
     };
-    const r = await syncTwoWayLocal(A, B, { home, policy: 'prompt', ask });
-    assert.deepEqual(
-      r.summary.problems.map((p) => [p.code, p.side]),
-      [['root-vanished', 'B']],
-    );
-    assert.deepEqual(readdirSync(B), [], 'nothing written into the file system mounted there');
-    execFileSync('umount', [B]);
-    mounted = false;
+    // Unmounted here, not in an after hook: the temporary folder's removal may come first.
+    try {
+      const r = await syncTwoWayLocal(A, B, { home, policy: 'prompt', ask });
+      assert.deepEqual(
+        r.summary.problems.map((p) => [p.code, p.side]),
+        [['root-vanished', 'B']],
+      );
+      assert.deepEqual(readdirSync(B), [], 'nothing written into the file system mounted there');
+    } finally {
+      if (mounted) execFileSync('umount', [B]);
+    }
     assert.equal(readFileSync(join(B, 'c.txt'), 'utf8'), "B's longer edit");
     assert.equal(existsSync(join(B, 'new.txt')), false);
     assert.equal(readFileSync(join(A, 'c.txt'), 'utf8'), "A's edit", 'A untouched too');
