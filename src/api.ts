@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isBackupRoot } from './backup/catalog.ts';
-import type { FilterRule } from './core/filter.ts';
+import { type FilterRule, makeFilter } from './core/filter.ts';
 import type { OneWayMode } from './core/oneway.ts';
 import type { Problem } from './core/problem.ts';
 import { LocalEndpoint, STATE_DIR } from './endpoint/local/local.ts';
@@ -64,7 +64,10 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
   // The racy check compares this with file ctimes, which the kernel stamps: the real clock,
   // not an injected one.
   const startedMs = Date.now();
-  const roots = resolveLocalRoots(a, b);
+  // A destination inside the source is let in when the source's filter leaves it out.
+  const roots = resolveLocalRoots(a, b, {
+    filterOf: (src) => makeFilter(filterSpec(src, o.rules)),
+  });
   if (!o.dryRun && roots.dstExists) assertWritable(roots.dst, b);
   if (!o.backup && roots.dstExists && isBackupRoot(roots.dst))
     throw new ConcordError(

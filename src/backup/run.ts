@@ -1,11 +1,13 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type LocalSyncOptions, openLocalRun, planLocal, syncLocal } from '../api.ts';
+import { makeFilter } from '../core/filter.ts';
 import { hasRules, type RetentionPolicy } from '../core/retention.ts';
 import { ensureStateDir } from '../endpoint/local/state-dir.ts';
 import { type OneWayResult, runOneWay } from '../engine/oneway.ts';
 import { resolveLocalRoots } from '../engine/roots.ts';
 import { stoppedPartWay } from '../errors.ts';
+import { filterSpec } from '../run-state.ts';
 import { CATALOG_FILE, Catalog, HISTORY_DIR } from './catalog.ts';
 import { type PruneResult, prune } from './prune.ts';
 import { RecordingEndpoint } from './recording-endpoint.ts';
@@ -35,7 +37,9 @@ export async function backupLocal(a: string, b: string, o: BackupOptions): Promi
     r.summary.mode = 'backup';
     return { ...r, runId: undefined, pruned: undefined };
   }
-  const roots = resolveLocalRoots(a, b);
+  const roots = resolveLocalRoots(a, b, {
+    filterOf: (src) => makeFilter(filterSpec(src, o.rules)),
+  });
   if (o.maxDelete !== undefined) {
     // The guard refuses before any change, and a backup's first change is its catalog in B:
     // a dry run applies the same guard first (one more scan, only with --max-delete).

@@ -7,7 +7,9 @@ import {
   realpathSync,
   statSync,
 } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import type { Filter } from '../core/filter.ts';
+import type { RelPath } from '../core/path.ts';
 import { rootsOverlap } from '../core/safety.ts';
 import { ConcordError, errText } from '../errors.ts';
 
@@ -18,12 +20,22 @@ export interface LocalRoots {
   dstExists: boolean;
 }
 
+export interface RootOptions {
+  /**
+   * One-way runs: the source's filter, given its resolved path. A destination inside the
+   * source is let in when the filter leaves it out (or a folder above it): the walk of A never
+   * reaches B, as with `rsync -a --exclude /backup / /backup`. Without it, it is refused.
+   */
+  filterOf?: ((src: string) => Filter) | undefined;
+}
+
 /**
  * Checks a local source and destination before anything is touched: the source is a readable
  * directory, the destination is a directory or can be created in an existing parent, and
- * neither lies inside the other, also through symlinks (a copy of A into A would never end).
+ * neither lies inside the other, also through symlinks (a copy of A into A would never end),
+ * unless the source's filter leaves the destination out (RootOptions.filterOf).
  */
-export function resolveLocalRoots(a: string, b: string): LocalRoots {
+export function resolveLocalRoots(a: string, b: string, o: RootOptions = {}): LocalRoots {
   const src = resolveSource(a);
   const bAbs = resolve(b);
   const st = statSync(bAbs, { throwIfNoEntry: false });
@@ -65,23 +77,26 @@ export function resolveLocalRoots(a: string, b: string): LocalRoots {
   // into itself once more.
   const srcSt = statSync(src, { bigint: true });
   const dstSt = st && statSync(dst, { bigint: true });
-  const sameDir = dstSt !== undefined && dstSt.dev === srcSt.dev && dstSt.ino === srcSt.ino;
-  let overlap = sameDir ? 'same' : rootsOverlap(src, dst);
-  if (overlap === null && below(dst, srcSt)) overlap = 'b-inside-a';
-  if (overlap === null && dstSt && below(src, dstSt)) overlap = 'a-inside-b';
-  if (overlap === 'same') {
+  const overlap = rootsOverlap(src, dst);
+  if (overlap === 'same' || (dstSt?.dev === srcSt.dev && dstSt.ino === srcSt.ino)) {
     throw new ConcordError('bad-root', `is the same directory as ${a}`, {
       path: b,
       hint: 'give two different directories',
     });
   }
-  if (overlap === 'b-inside-a') {
-    throw new ConcordError('bad-root', `lies inside the source ${a}`, {
-      path: b,
-      hint: 'choose a destination outside the source, or exclude it and sync a subdirectory',
-    });
+  // Where B lies in A, as A's walk would reach it.
+  const bInA = overlap === 'b-inside-a' ? relative(src, dst) : inside(dst, srcSt);
+  if (bInA !== undefined) {
+    const filter = o.filterOf?.(src);
+    if (!filter || !leftOut(filter, bInA)) {
+      const fix = filter ? `, or leave it out of the source with --exclude /${bInA}` : '';
+      throw new ConcordError('bad-root', `lies inside the source ${a}`, {
+        path: b,
+        hint: `choose a destination outside the source${fix}`,
+      });
+    }
   }
-  if (overlap === 'a-inside-b') {
+  if (overlap === 'a-inside-b' || (overlap === null && dstSt && inside(src, dstSt) !== undefined)) {
     throw new ConcordError('bad-root', `the source lies inside the destination ${b}`, {
       path: a,
       hint: 'choose a destination that does not contain the source',
@@ -90,13 +105,24 @@ export function resolveLocalRoots(a: string, b: string): LocalRoots {
   return { src, dst, dstExists: st !== undefined };
 }
 
-/** Whether a folder above `path` (resolved) is the directory `outer` is the stat of. */
-function below(path: string, outer: BigIntStats): boolean {
+/**
+ * Where `path` (resolved) lies in the directory `outer` is the stat of, found by the identity
+ * of the folders above it; undefined when none of them is that directory.
+ */
+function inside(path: string, outer: BigIntStats): RelPath | undefined {
   for (let at = dirname(path); ; at = dirname(at)) {
     const s = statSync(at, { bigint: true, throwIfNoEntry: false });
-    if (s && s.dev === outer.dev && s.ino === outer.ino) return true;
-    if (dirname(at) === at) return false;
+    if (s && s.dev === outer.dev && s.ino === outer.ino) return relative(at, path);
+    if (dirname(at) === at) return undefined;
   }
+}
+
+/** Whether the filter leaves `path` out, or a folder above it (its walk then never gets there). */
+function leftOut(filter: Filter, path: RelPath): boolean {
+  const parts = path.split('/');
+  for (let i = 1; i <= parts.length; i++)
+    if (filter(parts.slice(0, i).join('/'), true)) return true;
+  return false;
 }
 
 /** An existing, readable directory, resolved through symlinks; else a bad-root error. */

@@ -594,3 +594,49 @@ open('leaf', 'w').write('leaf')`,
     spawnSync('python3', ['-c', 'import shutil, sys; shutil.rmtree(sys.argv[1])', deep]);
   }
 });
+
+test('a destination inside the source is let in when the source leaves it out (--exclude, .concordignore), as rsync --exclude does; without the rule it is refused naming the rule', async (t) => {
+  const { A } = roots(t, { 'a.txt': 'a', 'docs/d.txt': 'd' });
+  const B = join(A, 'backup');
+  const refused = await cli(['mirror', A, B]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /lies inside the source .*--exclude \/backup\)\n$/);
+  assert.equal(existsSync(B), false, 'nothing made');
+
+  for (const args of [
+    ['mirror', A, B, '--exclude', '/backup'],
+    ['mirror', A, B, '--exclude', '/backup'],
+    ['mirror', '--checksum', A, B, '--exclude', 'backup/'],
+  ]) {
+    const r = await cli(args);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+  }
+  const outsideB = Object.entries(contents(A)).filter(([k]) => !/^backup(\/|$)/.test(k));
+  assert.deepEqual(contents(B), Object.fromEntries(outsideB), 'A without its backup, once');
+  assert.equal(existsSync(join(B, 'backup')), false, 'never a copy of B inside B');
+
+  // The rule in A's .concordignore does the same, for backup too; a rule taken back is no rule.
+  writeFileSync(join(A, '.concordignore'), '/history/\n');
+  const H = join(A, 'history');
+  for (let i = 0; i < 2; i++) assert.equal((await cli(['backup', A, H])).code, 0);
+  assert.equal(existsSync(join(H, 'history')), false);
+  assert.equal(readFileSync(join(H, 'docs', 'd.txt'), 'utf8'), 'd');
+  const back = await cli([
+    'mirror',
+    A,
+    join(A, 'again'),
+    '--exclude',
+    '/again',
+    '--include',
+    '/again',
+  ]);
+  assert.equal(back.code, 2);
+  assert.match(back.stderr, /lies inside the source/);
+  // Two-way has no such way out: A's changes and B's would meet in one tree.
+  const tw = await cli(['sync', A, join(A, 'tw'), '--exclude', '/tw']);
+  assert.equal(tw.code, 2);
+  assert.match(
+    tw.stderr,
+    /lies inside the source .*\(choose a destination outside the source\)\n$/,
+  );
+});
