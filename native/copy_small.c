@@ -28,7 +28,10 @@ enum { AT_SRC = 0, AT_TMP = 1, AT_DST = 2 };
 typedef struct {
   const char *src, *tmp, *dst;
   uint64_t ino;
-  int64_t size, expect_mtime, mtime;
+  int64_t size;
+  // Times as seconds and nanoseconds: in ns, an int64 ends in 2262 (a file stamped 2400 was
+  // given a time of 1901).
+  struct timespec expect_mtime, mtime;
   uint32_t mode;
   bool fsync, hash;
   uint8_t digest[16];
@@ -49,12 +52,8 @@ typedef struct {
   batch_hold_t hold;
 } batch_t;
 
-static int64_t mtime_ns(const struct stat *st) {
-  return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-}
-
-static int64_t ctime_ns(const struct stat *st) {
-  return (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+static bool same_time(struct timespec a, struct timespec b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
 // The calls a copy makes, by index: CALLS in src/endpoint/local/native-copy.ts names them.
@@ -138,20 +137,13 @@ static void copy_into_tmp(job_t *j, int in, const struct stat *before, char *buf
   }
   j->made_tmp = true;
   struct stat after;
-  struct timespec times[2] = {{0, UTIME_NOW}, {0, 0}};
-  // Floor division: a time before 1970 keeps nanoseconds in 0..999999999.
-  times[1].tv_sec = (time_t)(j->mtime / 1000000000);
-  times[1].tv_nsec = (long)(j->mtime % 1000000000);
-  if (times[1].tv_nsec < 0) {
-    times[1].tv_sec -= 1;
-    times[1].tv_nsec += 1000000000;
-  }
+  struct timespec times[2] = {{0, UTIME_NOW}, j->mtime};
   if (write_all(out, buf, total) != 0) {
     failed(j, errno, C_WRITE, AT_TMP);
   } else if (fstat(in, &after) != 0) {
     failed(j, errno, C_FSTAT, AT_SRC);
-  } else if (after.st_size != before->st_size || mtime_ns(&after) != mtime_ns(before) ||
-             ctime_ns(&after) != ctime_ns(before)) {
+  } else if (after.st_size != before->st_size || !same_time(after.st_mtim, before->st_mtim) ||
+             !same_time(after.st_ctim, before->st_ctim)) {
     j->code = SOURCE_CHANGED_WHILE;
   } else if (fchmod(out, j->mode) != 0) {
     failed(j, errno, C_FCHMOD, AT_TMP);
@@ -177,7 +169,7 @@ static void copy_one(job_t *j, char *buf) {
   if (fstat(in, &before) != 0) {
     failed(j, errno, C_FSTAT, AT_SRC);
   } else if (!S_ISREG(before.st_mode) || (uint64_t)before.st_ino != j->ino ||
-             before.st_size != j->size || mtime_ns(&before) != j->expect_mtime) {
+             before.st_size != j->size || !same_time(before.st_mtim, j->expect_mtime)) {
     j->code = SOURCE_CHANGED_BEFORE;
   } else {
     copy_into_tmp(j, in, &before, buf);
@@ -207,7 +199,7 @@ static void batch_free(napi_env env, batch_t *b) {
   free(b);
 }
 
-enum { RESULT = 8 };
+enum { RESULT = 8, JOB_NUMS = 8 };
 
 // Into the caller's Float64Array, RESULT per job: code, then the bytes copied (code 0) or the
 // errno, the call and which path (0 src, 1 tmp, 2 dst); then, for a hash asked for, its 16
@@ -231,8 +223,9 @@ static void complete(napi_env env, napi_status status, void *data) {
   batch_free(env, b);
 }
 
-// The jobs from the joined paths and 6 int64 per job: ino, size, expected mtime ns, mode,
-// mtime ns to set, flags (1: fsync, 2: hash the bytes).
+// The jobs from the joined paths and 8 int64 per job: ino, size, the expected mtime (seconds,
+// then nanoseconds), mode, the mtime to set (seconds, nanoseconds), flags (1: fsync, 2: hash
+// the bytes).
 static int jobs_from(batch_t *b, size_t paths_len, const int64_t *nums) {
   const char *p = b->paths, *end = b->paths + paths_len;
   for (size_t i = 0; i < b->count; i++) {
@@ -244,24 +237,25 @@ static int jobs_from(batch_t *b, size_t paths_len, const int64_t *nums) {
       *slot[k] = p;
       p = nul + 1;
     }
-    const int64_t *n = nums + 6 * i;
+    const int64_t *n = nums + JOB_NUMS * i;
     j->ino = (uint64_t)n[0];
     j->size = n[1];
-    j->expect_mtime = n[2];
-    j->mode = (uint32_t)n[3];
-    j->mtime = n[4];
-    j->fsync = (n[5] & 1) != 0;
-    j->hash = (n[5] & 2) != 0;
-    if (j->size < 0) return 0;
+    j->expect_mtime = (struct timespec){(time_t)n[2], (long)n[3]};
+    j->mode = (uint32_t)n[4];
+    j->mtime = (struct timespec){(time_t)n[5], (long)n[6]};
+    j->fsync = (n[7] & 1) != 0;
+    j->hash = (n[7] & 2) != 0;
+    if (j->size < 0 || n[3] < 0 || n[3] > 999999999 || n[6] < 0 || n[6] > 999999999) return 0;
   }
   return 1;
 }
 
 /**
- * copyAsync(paths, nums, out, callback): copies `nums.length / 6` files, one after another on a
+ * copyAsync(paths, nums, out, callback): copies `nums.length / 8` files, one after another on a
  * thread of libuv's pool. `paths` holds each job's source, temporary name and target, each
- * followed by '\0'; `nums` (a BigInt64Array) 6 numbers per job: inode, size and mtime the scan
- * saw, the mode and mtime to give, flags (1: fsync, 2: hash). `out`, a Float64Array of 8 per
+ * followed by '\0'; `nums` (a BigInt64Array) 8 numbers per job: inode, size and mtime (seconds,
+ * nanoseconds) the scan saw, the mode and mtime (seconds, nanoseconds) to give, flags (1:
+ * fsync, 2: hash). `out`, a Float64Array of 8 per
  * job, gets the results before callback(error) runs on the main thread. Flat arguments, not an array per
  * job: N-API's element reads cost ~14 us a job, most of the copy's time on the main thread.
  */
@@ -273,12 +267,12 @@ static napi_value copy_async(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
       napi_get_value_string_utf8(env, argv[0], NULL, 0, &paths_len) != napi_ok ||
       !typed_array(env, argv[1], napi_bigint64_array, (void **)&nums, &nums_len) ||
-      !typed_array(env, argv[2], napi_float64_array, &out, &out_len) || nums_len % 6 != 0 ||
-      out_len < nums_len / 6 * RESULT)
+      !typed_array(env, argv[2], napi_float64_array, &out, &out_len) || nums_len % JOB_NUMS != 0 ||
+      out_len < nums_len / JOB_NUMS * RESULT)
     return fail(env, "copyAsync(paths, BigInt64Array, Float64Array, callback)");
   batch_t *b = calloc(1, sizeof *b);
   if (!b) return fail(env, "copyAsync: out of memory");
-  b->count = nums_len / 6;
+  b->count = nums_len / JOB_NUMS;
   b->out_data = out;
   b->jobs = calloc(b->count ? b->count : 1, sizeof *b->jobs);
   b->paths = malloc(paths_len + 1);

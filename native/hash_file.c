@@ -25,10 +25,11 @@ void concord_xxh3_128(const void *buf, size_t n, uint8_t out[16]) {
 // The outcomes that are not a digest; the codes are read by src/endpoint/local/native-hash.ts.
 // REPLACED: another file or kind at the path; CHANGED: its size or times moved since the scan.
 enum { REPLACED = 1, CHANGED = 2, FAILED = 4 };
+// Numbers per file in `expect`: inode, size, mtime and ctime as seconds and nanoseconds (in ns,
+// an int64 ends in 2262).
+enum { EXPECT = 6 };
 // The call that failed, as NATIVE_CALLS in src/endpoint/local/native.ts names them.
 enum { C_OPEN = 0, C_FSTAT = 1, C_READ = 2, C_MALLOC = 10 };
-
-static int64_t ns(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
 
 // A digest as 32 hex digits, in canonical (big-endian) order: hash-wasm's spelling.
 static napi_value hex_of(napi_env env, const uint8_t digest[16]) {
@@ -56,8 +57,9 @@ typedef struct {
 } hashed_t;
 
 // The file at `path` hashed, if it is still the regular file `expect` describes (inode, size,
-// mtime ns, ctime ns, as the scan saw it) once its bytes are read. The open is O_NONBLOCK: a
-// FIFO put there is refused, not waited on. `buf` is scratch space of `cap` bytes.
+// mtime and ctime as seconds and nanoseconds, as the scan saw it) once its bytes are read. The
+// open is O_NONBLOCK: a FIFO put there is refused, not waited on. `buf` is scratch space of
+// `cap` bytes.
 //
 // One fstat, after the read, against the scan's stat: a file with the same inode, size, mtime
 // and ctime then was not written to since the scan, so neither before the read nor during it
@@ -66,8 +68,8 @@ typedef struct {
 // read on, and no read is spent to see the end. Against an fstat before and after and a read
 // to the end, that is 4 system calls a small file instead of 6: a first --checksum run of
 // 50,000 files on each side spent ~0.3 s less CPU.
-static void hash_path(const char *path, const int64_t expect[4], unsigned char *buf, size_t cap,
-                      hashed_t *h) {
+static void hash_path(const char *path, const int64_t expect[EXPECT], unsigned char *buf,
+                      size_t cap, hashed_t *h) {
   memset(h, 0, sizeof *h);
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
@@ -105,7 +107,9 @@ static void hash_path(const char *path, const int64_t expect[4], unsigned char *
     *h = (hashed_t){.code = FAILED, .err = read_err, .call = C_READ};
     return;
   }
-  if (st.st_size != expect[1] || ns(st.st_mtim) != expect[2] || ns(st.st_ctim) != expect[3]) {
+  if (st.st_size != expect[1] || st.st_mtim.tv_sec != expect[2] ||
+      st.st_mtim.tv_nsec != expect[3] || st.st_ctim.tv_sec != expect[4] ||
+      st.st_ctim.tv_nsec != expect[5]) {
     h->code = CHANGED;
     return;
   }
@@ -117,9 +121,9 @@ static void hash_path(const char *path, const int64_t expect[4], unsigned char *
 /**
  * hashFile(absPath, expect) -> the file's XXH3-128 as 32 hex digits, or [code, errno, call]:
  * code 1 when another file or another kind is at the path (`expect`, a BigInt64Array: inode,
- * size, mtime ns, ctime ns), 2 when it changed since the scan (size, mtime or ctime moved), 4
- * when a call failed. Synchronous, on the calling thread: the same checks as hashFileSync in
- * src/endpoint/local/hash-file.ts.
+ * size, mtime seconds and nanoseconds, ctime seconds and nanoseconds), 2 when it changed since
+ * the scan (size, mtime or ctime moved), 4 when a call failed. Synchronous, on the calling
+ * thread: the same checks as hashFileSync in src/endpoint/local/hash-file.ts.
  */
 static napi_value hash_file(napi_env env, napi_callback_info info) {
   size_t argc = 2, len, n_expect;
@@ -130,15 +134,15 @@ static napi_value hash_file(napi_env env, napi_callback_info info) {
       napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok ||
       len >= sizeof path - 1 ||
       !typed_array(env, argv[1], napi_bigint64_array, (void **)&expect, &n_expect) ||
-      n_expect < 4)
-    return fail(env, "hashFile(absPath, BigInt64Array [ino, size, mtimeNs, ctimeNs])");
+      n_expect < EXPECT)
+    return fail(env, "hashFile(absPath, BigInt64Array [ino, size, mtime s, ns, ctime s, ns])");
   unsigned char buf[65536];
   hashed_t h;
   hash_path(path, expect, buf, sizeof buf, &h);
   return h.code != 0 ? outcome(env, h.code, h.err, h.call) : hex_of(env, h.digest);
 }
 
-// A batch of hashAsync: the joined paths, 4 numbers per job, where the results go.
+// A batch of hashAsync: the joined paths, EXPECT numbers per job, where the results go.
 typedef struct {
   size_t count;
   char *paths;
@@ -160,7 +164,7 @@ static void hash_execute(napi_env env, void *data) {
   for (size_t i = 0; i < b->count; i++) {
     double *r = b->out_data + HASH_RESULT * i;
     hashed_t h;
-    if (buf) hash_path(b->path[i], b->expect + 4 * i, buf, cap, &h);
+    if (buf) hash_path(b->path[i], b->expect + EXPECT * i, buf, cap, &h);
     else h = (hashed_t){.code = FAILED, .err = ENOMEM, .call = C_MALLOC};
     r[0] = h.code;
     r[1] = h.err;
@@ -185,9 +189,9 @@ static void hash_complete(napi_env env, napi_status status, void *data) {
 }
 
 /**
- * hashAsync(paths, expect, out, callback): hashes `expect.length / 4` files, one after another
+ * hashAsync(paths, expect, out, callback): hashes `expect.length / 6` files, one after another
  * on a thread of libuv's pool, with hashFile's checks. `paths`: each job's absolute path
- * followed by '\0'; `expect` (a BigInt64Array) inode, size, mtime ns and ctime ns per job;
+ * followed by '\0'; `expect` (a BigInt64Array) hashFile's six numbers per job;
  * `out`, a Float64Array of 7 per job, gets code, errno, call and the digest's four 32-bit
  * words before callback(error) runs on the main thread. A batch per directory instead of a
  * worker thread's message per file: structured clones and round trips took the main thread of
@@ -201,12 +205,12 @@ static napi_value hash_async(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
       napi_get_value_string_utf8(env, argv[0], NULL, 0, &paths_len) != napi_ok ||
       !typed_array(env, argv[1], napi_bigint64_array, (void **)&expect, &n_expect) ||
-      !typed_array(env, argv[2], napi_float64_array, &out, &out_len) || n_expect % 4 != 0 ||
-      out_len < n_expect / 4 * HASH_RESULT)
+      !typed_array(env, argv[2], napi_float64_array, &out, &out_len) || n_expect % EXPECT != 0 ||
+      out_len < n_expect / EXPECT * HASH_RESULT)
     return fail(env, "hashAsync(paths, BigInt64Array, Float64Array, callback)");
   hash_batch_t *b = calloc(1, sizeof *b);
   if (!b) return fail(env, "hashAsync: out of memory");
-  b->count = n_expect / 4;
+  b->count = n_expect / EXPECT;
   b->out_data = out;
   b->paths = malloc(paths_len + 1);
   b->path = calloc(b->count ? b->count : 1, sizeof *b->path);

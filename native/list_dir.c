@@ -21,6 +21,7 @@
 #include "flock.h"
 #include "hash_file.h"
 #include "malloc_pad.h"
+#include "set_times.h"
 #include "napi_util.h"
 
 // The layout of core/packed.ts: WORDS words per entry at these offsets.
@@ -564,7 +565,7 @@ NAPI_MODULE_INIT() {
       napi_set_named_property(env, exports, "listAsync", fn) != napi_ok ||
       !concord_copy_init(env, exports) || !concord_hash_init(env, exports) ||
       !concord_flock_init(env, exports) || !concord_sparse_init(env, exports) ||
-      !concord_malloc_pad_init(env, exports))
+      !concord_malloc_pad_init(env, exports) || !concord_set_times_init(env, exports))
     return NULL;
   return exports;
 }

@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Kind } from '../core/entry.ts';
 import { basename, parent, type RelPath } from '../core/path.ts';
 import type { Base, Stamp } from '../core/reconcile.ts';
-import { type StateDb, WriteBatch } from './state-db.ts';
+import { type StateDb, sqlTime, WriteBatch } from './state-db.ts';
 
 const KIND_CODE: Record<Kind, number> = { file: 0, dir: 1, symlink: 2 };
 const KIND_OF: readonly Kind[] = ['file', 'dir', 'symlink'];
@@ -111,14 +111,14 @@ export class AncestorStore {
       basename(path),
       KIND_CODE[b.kind],
       b.size,
-      b.mtimeNs,
+      sqlTime(b.mtimeNs),
       b.mode,
       b.target ?? null,
       b.hash ?? null,
       sa ? BigInt.asIntN(64, sa.ino) : null,
-      sa?.ctimeNs ?? null,
+      sa ? sqlTime(sa.ctimeNs) : null,
       sb ? BigInt.asIntN(64, sb.ino) : null,
-      sb?.ctimeNs ?? null,
+      sb ? sqlTime(sb.ctimeNs) : null,
     );
     this.batch.tick();
   }

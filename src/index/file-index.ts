@@ -3,7 +3,7 @@ import type { Entry, Kind } from '../core/entry.ts';
 import type { Known } from '../core/hash-reuse.ts';
 import type { RelPath } from '../core/path.ts';
 import type { Location } from './location.ts';
-import { type StateDb, WriteBatch } from './state-db.ts';
+import { type StateDb, sqlTime, WriteBatch } from './state-db.ts';
 
 /** One entry of a location's file index, as a scan reads it back. */
 export interface IndexRow extends Known {
@@ -140,8 +140,8 @@ export class FileIndex {
       e.name,
       KIND_CODE[e.kind],
       e.size,
-      e.mtimeNs,
-      e.ctimeNs,
+      sqlTime(e.mtimeNs),
+      sqlTime(e.ctimeNs),
       // SQLite integers are signed: an inode of 2^63 or more is kept as its two's complement
       // (its key then never matches, and the file is read again: slower, never wrong).
       BigInt.asIntN(64, e.ino),

@@ -71,6 +71,18 @@ export function openStateDb(home: string, o: OpenOptions = {}): StateDb {
   }
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * A time in ns as SQLite can keep it: one past 2262 (or before 1677) does not fit a 64-bit
+ * INTEGER, and binding it threw ("too big": an internal error for any file stamped 2400). It is
+ * kept as its decimal digits in a BLOB, which no column affinity turns into a rounded REAL, and
+ * which `||` and CAST(... AS TEXT) read back as the same digits.
+ */
+export function sqlTime(ns: bigint): bigint | Buffer {
+  return ns > INT64_MAX || ns < -INT64_MAX - 1n ? Buffer.from(ns.toString()) : ns;
+}
+
 /**
  * Groups the writes made on one connection into transactions of a few thousand rows (one
  * commit per row is slow). One per connection: SQLite has no nested transactions, and several

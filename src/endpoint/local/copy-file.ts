@@ -7,7 +7,6 @@ import {
   fchmodSync,
   fstatSync,
   fsyncSync,
-  futimesSync,
   linkSync,
   lutimesSync,
   mkdirSync,
@@ -26,7 +25,8 @@ import type { Precondition } from '../../core/plan.ts';
 import { nodeCrypto } from '../../node-crypto.ts';
 import { ChangedDuringSync } from '../endpoint.ts';
 import { TEMP_PREFIX, tryUnlink } from './listing.ts';
-import { nativeSparseCopier, systemError } from './native.ts';
+import { nativeSparseCopier, nativeTimes, systemError } from './native.ts';
+import { splitTime } from './native-batch.ts';
 import { checkPrecondition } from './precondition.ts';
 import { lstatOrUndefined, OPEN_TO_READ, unchangedFile } from './stat.ts';
 
@@ -86,7 +86,7 @@ export function copyFileAtomic(job: CopyJob, hashOf?: BytesHasher): Copied {
         // The buffer holds the bytes just written, read while the source stayed unchanged.
         if (job.hash && hashOf) hash = hashOf((buffer as Buffer).subarray(0, bytes));
         fchmodSync(out, job.mode);
-        futimesSync(out, nowSeconds(), toSeconds(job.mtimeNs));
+        setMtime(tmp, job.mtimeNs);
         if (job.fsync) fsyncSync(out);
       } finally {
         closeSync(out);
@@ -120,7 +120,7 @@ export async function writeFileAtomic(
         total += chunk.length;
       }
       fchmodSync(out, meta.mode);
-      futimesSync(out, nowSeconds(), toSeconds(meta.mtimeNs));
+      setMtime(tmp, meta.mtimeNs);
       if (fsync) fsyncSync(out);
     } finally {
       closeSync(out);
@@ -145,7 +145,7 @@ export function symlinkAtomic(
   const tmp = tempName(dst);
   try {
     symlinkSync(target, tmp);
-    lutimesSync(tmp, nowSeconds(), toSeconds(mtimeNs));
+    setMtime(tmp, mtimeNs, false);
     commit(tmp, dst, pre, shown, trashPath);
   } catch (err) {
     tryUnlink(tmp);
@@ -233,7 +233,7 @@ function copyLarge(job: CopyJob, tmp: string): number {
     throw sourceChanged(job.shown, 'while');
   }
   chmodSync(tmp, job.mode);
-  utimesSync(tmp, nowSeconds(), toSeconds(job.mtimeNs));
+  setMtime(tmp, job.mtimeNs);
   if (job.fsync) {
     const fd = openSync(tmp, 'r');
     try {
@@ -279,6 +279,22 @@ export function tempName(abs: string): string {
     .replace(/\uFFFD+$/, '');
   tag ??= nodeCrypto().randomBytes(4).toString('hex');
   return join(dirname(abs), `${TEMP_PREFIX}${tag}${(counter++).toString(36)}-${base}`);
+}
+
+/**
+ * Gives `abs` the mtime `ns` (and now as its atime): to the nanosecond through the addon's
+ * utimensat where it is built, else through Node's utimes, which keeps ~1 us (~2 us by the year
+ * 2400: a copy stamped 2400 was then "changed" on every run). `follow: false` sets a symlink's
+ * own times; `native: false` takes Node's way (tests of the paths without the addon).
+ */
+export function setMtime(abs: string, ns: bigint, follow = true, native = true): void {
+  const times = native ? nativeTimes() : undefined;
+  if (times) {
+    const [seconds, nanos] = splitTime(ns);
+    const errno = times.setTimes(abs, seconds, nanos, follow);
+    if (errno !== 0) throw systemError(errno, 'utimensat', abs);
+  } else if (follow) utimesSync(abs, nowSeconds(), toSeconds(ns));
+  else lutimesSync(abs, nowSeconds(), toSeconds(ns));
 }
 
 /**

@@ -3,7 +3,6 @@ import {
   closeSync,
   fstatSync,
   linkSync,
-  lutimesSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -11,7 +10,6 @@ import {
   renameSync,
   rmdirSync,
   unlinkSync,
-  utimesSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { foldName } from '../../core/case-fold.ts';
@@ -32,10 +30,9 @@ import {
   type BytesHasher,
   type Copied,
   copyFileAtomic,
-  nowSeconds,
   SMALL_FILE,
+  setMtime,
   symlinkAtomic,
-  toSeconds,
   writeFileAtomic,
 } from './copy-file.ts';
 import { FileHasher } from './hash-file.ts';
@@ -272,12 +269,8 @@ export class LocalEndpoint implements Endpoint {
   async setMeta(path: RelPath, kind: Entry['kind'], meta: Meta, pre: Precondition): Promise<void> {
     const abs = this.localPath(path);
     checkPrecondition(abs, pre, path);
-    if (kind === 'symlink') {
-      lutimesSync(abs, nowSeconds(), toSeconds(meta.mtimeNs));
-      return;
-    }
-    chmodSync(abs, meta.mode);
-    utimesSync(abs, nowSeconds(), toSeconds(meta.mtimeNs));
+    if (kind !== 'symlink') chmodSync(abs, meta.mode);
+    setMtime(abs, meta.mtimeNs, kind !== 'symlink', this.opts.native !== false);
   }
 
   async remove(path: RelPath, pre: Precondition): Promise<void> {

@@ -92,3 +92,22 @@ export function hexWords(words: Float64Array, at: number): string {
   for (let i = 0; i < 4; i++) digestBytes.writeUInt32BE(words[at + i] as number, 4 * i);
   return digestBytes.toString('hex');
 }
+
+const NS_PER_S = 1_000_000_000n;
+
+/**
+ * A time in ns as the seconds and nanoseconds (0 to 999,999,999) the addon's calls take: in ns,
+ * an int64 ends in 2262 and a BigInt64Array wraps what is past it (a file stamped 2400 was
+ * copied with a time of 1901).
+ */
+export function putTime(nums: BigInt64Array, at: number, ns: bigint): void {
+  const [s, n] = splitTime(ns);
+  nums[at] = s;
+  nums[at + 1] = BigInt(n);
+}
+
+/** A time in ns as seconds and nanoseconds (0 to 999,999,999; floor division before 1970). */
+export function splitTime(ns: bigint): [seconds: bigint, nanoseconds: number] {
+  const n = ns % NS_PER_S;
+  return n < 0n ? [ns / NS_PER_S - 1n, Number(n + NS_PER_S)] : [ns / NS_PER_S, Number(n)];
+}

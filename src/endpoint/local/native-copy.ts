@@ -1,6 +1,6 @@
 import { type Copied, type CopyJob, SMALL_FILE, sourceChanged, tempName } from './copy-file.ts';
 import { NATIVE_CALLS, type NativeCopier, systemError } from './native.ts';
-import { hexWords, NativeBatches } from './native-batch.ts';
+import { hexWords, NativeBatches, putTime } from './native-batch.ts';
 import { targetAppeared } from './precondition.ts';
 
 /** A copy as the batch call takes it: the job and its temporary name. */
@@ -21,15 +21,15 @@ export class NativeCopies {
 
   constructor(copier: NativeCopier) {
     this.batches = new NativeBatches({
-      nums: 6,
+      nums: 8,
       results: 8, // see NativeCopier.copyAsync
       pack: ({ job, tmp }, nums, at) => {
         nums[at] = BigInt.asIntN(64, job.expect.ino);
         nums[at + 1] = BigInt(job.expect.size);
-        nums[at + 2] = job.expect.mtimeNs;
-        nums[at + 3] = BigInt(job.mode);
-        nums[at + 4] = job.mtimeNs;
-        nums[at + 5] = (job.fsync ? 1n : 0n) | (job.hash ? 2n : 0n);
+        putTime(nums, at + 2, job.expect.mtimeNs);
+        nums[at + 4] = BigInt(job.mode);
+        putTime(nums, at + 5, job.mtimeNs);
+        nums[at + 7] = (job.fsync ? 1n : 0n) | (job.hash ? 2n : 0n);
         return `${job.src}\0${tmp}\0${job.dst}\0`;
       },
       call: (paths, nums, out, done) => copier.copyAsync(paths, nums, out, done),

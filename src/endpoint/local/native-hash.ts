@@ -1,7 +1,10 @@
 import { ChangedDuringSync } from '../endpoint.ts';
 import type { HashJob } from './hash-file.ts';
 import { NATIVE_CALLS, type NativeHasher, systemError } from './native.ts';
-import { hexWords, NativeBatches } from './native-batch.ts';
+import { hexWords, NativeBatches, putTime } from './native-batch.ts';
+
+/** Numbers per file in hashFile's and hashAsync's `expect`. */
+const EXPECT = 6;
 
 /**
  * hashFileSync's hash (XXH3-128 hex, the same checks and errors) made by native/hash_file.c:
@@ -9,19 +12,19 @@ import { hexWords, NativeBatches } from './native-batch.ts';
  * ~80 ms), and no JavaScript call per read.
  */
 export function nativeHashFile(hasher: NativeHasher, job: HashJob): string {
-  const expect = new BigInt64Array(4);
+  const expect = new BigInt64Array(EXPECT);
   setExpect(expect, 0, job);
   const r = hasher.hashFile(job.abs, expect);
   if (typeof r === 'string') return r;
   throw hashError(r[0], r[1], r[2], job);
 }
 
-/** The job's inode, size, mtime and ctime (ns) at `expect[at..]`. */
+/** The job's inode, size, mtime and ctime (seconds, nanoseconds) at `expect[at..]`. */
 function setExpect(expect: BigInt64Array, at: number, job: HashJob): void {
   expect[at] = BigInt.asIntN(64, job.expect.ino);
   expect[at + 1] = BigInt(job.expect.size);
-  expect[at + 2] = job.expect.mtimeNs;
-  expect[at + 3] = job.expect.ctimeNs;
+  putTime(expect, at + 2, job.expect.mtimeNs);
+  putTime(expect, at + 4, job.expect.ctimeNs);
 }
 
 function hashError(code: number, errno: number, call: number, job: HashJob): Error {
@@ -42,7 +45,7 @@ export class NativeHashes {
 
   constructor(hasher: NativeHasher) {
     this.batches = new NativeBatches({
-      nums: 4,
+      nums: EXPECT,
       results: 7, // see NativeHasher.hashAsync
       pack: (job, nums, at) => {
         setExpect(nums, at, job);

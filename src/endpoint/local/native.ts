@@ -32,10 +32,11 @@ export interface NativeLister {
 
 export interface NativeCopier {
   /**
-   * Copies `nums.length / 6` files one after another on a thread of libuv's pool
+   * Copies `nums.length / 8` files one after another on a thread of libuv's pool
    * (native/copy_small.c). `paths`: each job's source, temporary name and target, each ended
-   * by '\0'; `nums`: per job its inode, size and mtime (ns) as the scan saw them, the mode and
-   * mtime (ns) to give, flags (1: fsync, 2: hash what is copied). `out` (8 per job) holds the
+   * by '\0'; `nums`: per job its inode, size and mtime (seconds, nanoseconds: putTime) as the
+   * scan saw them, the mode and mtime (seconds, nanoseconds) to give, flags (1: fsync, 2: hash
+   * what is copied). `out` (8 per job) holds the
    * results when `done` runs: code (0 copied), then the bytes copied or the errno, the call
    * (NATIVE_CALLS) and which path (0 source, 1 temporary, 2 target), then the XXH3-128 of the
    * bytes (when asked) as four 32-bit words, most significant first.
@@ -51,15 +52,16 @@ export interface NativeCopier {
 export interface NativeHasher {
   /**
    * The XXH3-128 (hex) of the file at `absPath` (native/hash_file.c), which must still be the
-   * regular file `expect` describes (inode, size, mtime ns, ctime ns) once read, or [code,
+   * regular file `expect` describes (inode, size, mtime and ctime as seconds and nanoseconds:
+   * putTime) once read, or [code,
    * errno, call]: 1 another file or kind is there, 2 its size or times moved, 4 a call
    * (NATIVE_CALLS) failed. Synchronous.
    */
   hashFile(absPath: string, expect: BigInt64Array): string | [number, number, number];
   /**
-   * hashFile for `expect.length / 4` files one after another on a thread of libuv's pool.
-   * `paths`: each file's absolute path ended by '\0'; `expect`: inode, size, mtime and ctime
-   * ns per file.
+   * hashFile for `expect.length / 6` files one after another on a thread of libuv's pool.
+   * `paths`: each file's absolute path ended by '\0'; `expect`: hashFile's six numbers per
+   * file.
    * `out` (7 per file) holds the results when `done` runs: code (0 hashed, else as hashFile's),
    * errno, call, then the digest as four 32-bit words, most significant first.
    */
@@ -95,6 +97,14 @@ export interface NativeMalloc {
   mallocTopPad(bytes: number): boolean;
 }
 
+export interface NativeTimes {
+  /**
+   * utimensat (native/set_times.c): the mtime to the nanosecond (seconds, nanoseconds), the
+   * atime now; the link itself unless `follow`. 0, or the errno.
+   */
+  setTimes(absPath: string, seconds: bigint, nanoseconds: number, follow: boolean): number;
+}
+
 /** The calls of native/copy_small.c and hash_file.c, by the index their results give. */
 export const NATIVE_CALLS = [
   'open',
@@ -112,7 +122,13 @@ export const NATIVE_CALLS = [
 
 /** What the addon may hold (an older build holds less: each accessor checks its calls). */
 type Addon = Partial<
-  NativeLister & NativeCopier & NativeHasher & NativeLocker & NativeSparseCopier & NativeMalloc
+  NativeLister &
+    NativeCopier &
+    NativeHasher &
+    NativeLocker &
+    NativeSparseCopier &
+    NativeMalloc &
+    NativeTimes
 >;
 
 let loaded: Addon | null | undefined;
@@ -169,6 +185,12 @@ export function nativeSparseCopier(): NativeSparseCopier | undefined {
 export function nativeMalloc(): NativeMalloc | undefined {
   const addon = nativeAddon();
   return typeof addon?.mallocTopPad === 'function' ? (addon as NativeMalloc) : undefined;
+}
+
+/** The same addon's utimensat, under the same conditions as nativeLister. */
+export function nativeTimes(): NativeTimes | undefined {
+  const addon = nativeAddon();
+  return typeof addon?.setTimes === 'function' ? (addon as NativeTimes) : undefined;
 }
 
 function nativeAddon() {
