@@ -3,7 +3,9 @@ import {
   type BigIntStats,
   constants,
   existsSync,
+  lstatSync,
   readdirSync,
+  readlinkSync,
   realpathSync,
   statSync,
 } from 'node:fs';
@@ -49,6 +51,17 @@ export function resolveLocalRoots(a: string, b: string, o: RootOptions = {}): Lo
     }
     dst = realpathSync(bAbs);
   } else {
+    // A symlink to nothing: the run would make no directory through it, and then find none.
+    if (lstatSync(bAbs, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      throw new ConcordError(
+        'bad-root',
+        `is a symlink to ${readlinkSync(bAbs)}, which does not exist`,
+        {
+          path: b,
+          hint: 'create the directory it points to, or give another destination',
+        },
+      );
+    }
     const parent = dirname(bAbs);
     const pst = statSync(parent, { throwIfNoEntry: false });
     if (!pst?.isDirectory()) {

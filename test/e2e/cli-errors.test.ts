@@ -64,6 +64,25 @@ describe('refused with exit 2, one line naming the path and the fix, nothing cha
     await refused(dir, [['mirror', A, B], A, 'does not exist', HAS_FIX]);
   });
 
+  test('B a symlink to nothing: refused naming where it points, nothing made there or through it', async (t) => {
+    const { dir, A } = pair(t);
+    const B = join(dir, 'link');
+    symlinkSync(join(dir, 'nowhere', 'x'), B);
+    const C = join(dir, 'link2');
+    symlinkSync(join(dir, 'target'), C);
+    await refused(
+      dir,
+      [
+        ['mirror', A, B],
+        B,
+        `is a symlink to ${join(dir, 'nowhere', 'x')}, which does not exist`,
+        HAS_FIX,
+      ],
+      [['sync', A, C], C, 'which does not exist', HAS_FIX],
+    );
+    assert.equal(existsSync(join(dir, 'target')), false);
+  });
+
   test('missing A whose name holds a newline: still one line, the newline escaped', async (t) => {
     const { dir, B } = pair(t);
     const A = join(dir, 'no\nsuch');
