@@ -164,6 +164,13 @@ export async function main(argv: string[], out: Out = process): Promise<number> 
       return exitCodeOf(known);
     }
     const e = err as NodeJS.ErrnoException;
+    // process.cwd() of a directory removed under the shell: a relative root cannot be resolved.
+    if (e?.syscall === 'uv_cwd') {
+      out.stderr.write(
+        `concord: the current directory no longer exists (${errText(e)}) (cd into one that does, or give absolute paths)\n`,
+      );
+      return EXIT.usage;
+    }
     if (e?.code !== undefined && e.syscall !== undefined && !process.env.CONCORD_DEBUG) {
       // A system error the engine did not expect here: one line, the stack only on request.
       out.stderr.write(

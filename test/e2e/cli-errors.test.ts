@@ -83,6 +83,28 @@ describe('refused with exit 2, one line naming the path and the fix, nothing cha
     assert.equal(existsSync(join(dir, 'target')), false);
   });
 
+  test('run from a directory removed under the shell, with relative roots: one line saying so, exit 2', (t) => {
+    const { dir } = pair(t);
+    const gone = join(dir, 'gone');
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        'mkdir "$1" && cd "$1" && rmdir "$1" && exec "$2" "$3" mirror A B',
+        'sh',
+        gone,
+        process.execPath,
+        CLI,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^concord: the current directory no longer exists \(.*ENOENT.*\) \(cd into one that does, or give absolute paths\)\n$/,
+    );
+  });
+
   test('missing A whose name holds a newline: still one line, the newline escaped', async (t) => {
     const { dir, B } = pair(t);
     const A = join(dir, 'no\nsuch');
