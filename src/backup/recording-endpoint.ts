@@ -51,8 +51,8 @@ export class RecordingEndpoint implements Endpoint {
   listPacked(dir: RelPath): Promise<PackedListing> {
     return this.inner.listPacked(dir);
   }
-  walkAhead(filter: FilterSpec): void {
-    this.inner.walkAhead(filter);
+  walkAhead(filter: FilterSpec, o?: { ifCheap?: boolean }): void {
+    this.inner.walkAhead(filter, o);
   }
   endWalk(): Promise<void> {
     return this.inner.endWalk();

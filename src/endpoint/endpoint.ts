@@ -76,9 +76,11 @@ export interface Endpoint {
   listPacked?(dir: RelPath): Promise<PackedListing>;
   /**
    * Ability: start walking the whole root in the background, depth-first in byte order,
-   * skipping what the filter excludes, so that `list` answers from the walk.
+   * skipping what the filter excludes, so that `list` answers from the walk. `ifCheap`: only
+   * if the walk has no thread of its own to start (the native walk, on libuv's pool), as the
+   * engines ask before the root is listed.
    */
-  walkAhead?(filter: FilterSpec): void;
+  walkAhead?(filter: FilterSpec, o?: { ifCheap?: boolean }): void;
   /** Ability: stop walking ahead; listings read the disk again from now on. */
   endWalk?(): Promise<void>;
   /** Content hash (xxh3-128 hex) of a file that must still match `expect`. */

@@ -201,6 +201,11 @@ export async function planTwoWay(
   const selves = await Promise.all(
     pass.starts.map((dir) => Promise.all([selfOf(a, dir), selfOf(b, dir)])),
   );
+  // As in one-way runs: a walk that costs no thread starts before the roots are listed.
+  if (whole) {
+    if (selves[0]?.[0]) a.walkAhead?.(opts.filter, { ifCheap: true });
+    if (selves[0]?.[1]) b.walkAhead?.(opts.filter, { ifCheap: true });
+  }
   const stack: Visit[] = pass.starts.map((dir, i) => {
     const [aSelf, bSelf] = selves[i] as [Entry | undefined, Entry | undefined];
     return {

@@ -139,9 +139,10 @@ export class LocalEndpoint implements Endpoint {
     return packedEntry({ names: '', words: this.quick, targets: [] }, 0, basename(path));
   }
 
-  walkAhead(filter: FilterSpec): void {
+  walkAhead(filter: FilterSpec, o: { ifCheap?: boolean } = {}): void {
     if (this.opts.walkThread === false || this.walkEnded) return;
     const lister = this.opts.native === false ? undefined : nativeLister();
+    if (o.ifCheap && !lister) return;
     this.walker ??= lister
       ? new NativeWalkAhead(this.root, filter, lister)
       : new WalkAhead(this.root, filter);
