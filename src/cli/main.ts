@@ -64,6 +64,13 @@ Exit codes: 0 in sync; 1 failed; 2 bad usage or input, or a guard refused the ru
  */
 export function tuneProcess(): void {
   nativeMalloc()?.mallocTopPad(2 * 1024 * 1024);
+  // A reader that went away (`concord status ROOT | head -1`, `--json | head`): Node ignores
+  // SIGPIPE, and the EPIPE came as an uncaught error with a stack trace, exit 1, the run cut
+  // short wherever it was. The rest of the output is dropped, and the run goes on to its end.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    });
 }
 
 /**

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import {
   existsSync,
   lstatSync,
@@ -12,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openStateDb } from '../../src/index/state-db.ts';
 import { runDirName } from '../../src/trash/layout.ts';
+import { CLI } from '../helpers/tree.ts';
 import {
   cli,
   contents,
@@ -639,4 +641,24 @@ test('a destination inside the source is let in when the source leaves it out (-
     tw.stderr,
     /lies inside the source .*\(choose a destination outside the source\)\n$/,
   );
+});
+
+test('a reader that goes away (| head -1): the run goes on to its end, exit 0, no stack trace', async (t) => {
+  const files: Spec = {};
+  for (let i = 0; i < 300; i++) files[`d${i % 10}/f${i}.txt`] = `file ${i}`;
+  const { A, B } = roots(t, files);
+  // stdout is a pipe whose reader closes it at once, as `head -1` does after one line.
+  const child = spawn(process.execPath, [CLI, 'mirror', '--json', A, B], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const [code] = await once(child, 'exit');
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
+  assert.deepEqual(contents(B), contents(A));
 });
