@@ -26,6 +26,7 @@ import type { Endpoint, Listing, PackedListing } from '../endpoint/endpoint.ts';
 import type { Emit } from '../jobs/events.ts';
 import { DirCache, finishScan, type HashCache, indexedHashes } from '../scan/hash-cache.ts';
 import { hashOrReport } from '../scan/hash-entry.ts';
+import { HASH_BATCH, inBatches } from './in-batches.ts';
 
 export interface ScanPlanOptions {
   mode: OneWayMode;
@@ -424,14 +425,14 @@ async function hashBoth(
     return cache ? cache.through(read) : read;
   };
   const readers = { A: readerOf(src), B: readerOf(dst) };
-  const hashOne = (e: Entry, side: 'A' | 'B') =>
+  const hashOne = ([e, side]: [Entry, 'A' | 'B']) =>
     hashOrReport(e, join(dir, e.name), readers[side], problems, side).then((ok) => {
       if (ok) hashed++;
     });
   // Both sides at once: one side after the other left a hashing thread idle.
-  const jobs: Promise<void>[] = [];
-  for (const e of srcEntries) if (wants(e)) jobs.push(hashOne(e, 'A'));
-  for (const e of dstEntries) if (wants(e)) jobs.push(hashOne(e, 'B'));
-  await Promise.all(jobs);
+  const todo: [Entry, 'A' | 'B'][] = [];
+  for (const e of srcEntries) if (wants(e)) todo.push([e, 'A']);
+  for (const e of dstEntries) if (wants(e)) todo.push([e, 'B']);
+  await inBatches(todo, hashOne, HASH_BATCH);
   return hashed;
 }

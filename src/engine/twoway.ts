@@ -50,6 +50,7 @@ import { ConcordError } from '../errors.ts';
 import type { AncestorStore } from '../index/ancestors.ts';
 import { hashOrReport } from '../scan/hash-entry.ts';
 import { listingDigest } from '../scan/listing-digest.ts';
+import { HASH_BATCH, inBatches } from './in-batches.ts';
 import { type Deps, type Summary, stoppable } from './oneway.ts';
 import { dirIndices, keepsAll } from './scan-plan.ts';
 
@@ -647,24 +648,20 @@ export async function planTwoWay(
   ): Promise<number> {
     const wanted = new Set(names);
     let n = 0;
-    const jobs: Promise<void>[] = [];
     const hashFile = (p: RelPath, x: Entry) => ep.hash(p, x);
-    for (const e of list) {
-      if (!wanted.has(e.name) || e.kind !== 'file' || e.hash !== undefined) continue;
-      jobs.push(
+    const todo = list.filter(
+      (e) => wanted.has(e.name) && e.kind === 'file' && e.hash === undefined,
+    );
+    await inBatches(
+      todo,
+      (e) =>
         hashOrReport(e, join(dir, e.name), hashFile, plan.problems, side).then((ok) => {
           if (ok) n++;
         }),
-      );
-    }
-    await Promise.all(jobs);
+      HASH_BATCH,
+    );
     return n;
   }
-}
-
-/** Runs `fn` over `xs`, 64 at a time. */
-async function inBatches<T>(xs: readonly T[], fn: (x: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < xs.length; i += 64) await Promise.all(xs.slice(i, i + 64).map(fn));
 }
 
 /**

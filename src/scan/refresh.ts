@@ -2,6 +2,7 @@ import type { FilterSpec } from '../core/filter.ts';
 import { join } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
+import { HASH_BATCH, inBatches } from '../engine/in-batches.ts';
 import { DirCache, finishScan, type HashCache } from './hash-cache.ts';
 import { hashOrReport } from './hash-entry.ts';
 import { walkRoot } from './walk.ts';
@@ -57,12 +58,13 @@ export async function refreshIndex(
         }
       }
       const read = dc.through((p, x) => ep.hash(p, x));
-      const done = Promise.all(
-        unknown.map((e) =>
+      const done = inBatches(
+        unknown,
+        (e) =>
           hashOrReport(e, join(w.dir, e.name), read, counts.problems).then((ok) => {
             if (ok) counts.hashedNow++;
           }),
-        ),
+        HASH_BATCH,
       ).then(() => {
         // A file that could not be hashed is recorded without a hash: read again next time.
         dc.record(w.entries, w.complete, w.packed);
