@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { POLICIES } from '../core/conflict.ts';
-import type { FilterRule } from '../core/filter.ts';
+import { type FilterRule, makeFilter } from '../core/filter.ts';
 import { STATE_DIR } from '../core/path.ts';
 import { resolveLocalRoots } from '../engine/roots.ts';
 import { ConcordError, EXIT } from '../errors.ts';
@@ -18,6 +18,7 @@ import {
   removePair,
 } from '../index/pairs.ts';
 import { openStateDb, type StateDb } from '../index/state-db.ts';
+import { filterSpec } from '../run-state.ts';
 import {
   type Mode,
   parseRetention,
@@ -184,7 +185,12 @@ function add(db: StateDb, argv: string[], out: Out): number {
       hint: 'choose another name, or concord pair remove it first',
     });
   const rules = rulesFrom(tokens);
-  const roots = resolveLocalRoots(a, b);
+  // As its runs will: a one-way pair may keep B inside A when its rules leave B out.
+  const roots = resolveLocalRoots(
+    a,
+    b,
+    mode === 'two-way' ? {} : { filterOf: (src) => makeFilter(filterSpec(src, rules)) },
+  );
   if (!roots.dstExists) mkdirSync(roots.dst);
   const idA = ensureRootId(roots.src);
   const idB = ensureRootId(roots.dst);

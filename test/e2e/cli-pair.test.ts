@@ -107,6 +107,25 @@ describe('concord pair add / list / sync NAME', () => {
     assert.ok(row.endsWith(`${realpathSync(A)} <-> ${realpathSync(B)}`), row);
   });
 
+  test('a one-way pair may keep B inside A when its rules leave B out; a two-way pair may not', async (t) => {
+    const { A } = roots(t, TREE);
+    const B = join(A, 'backup');
+    const name = fresh('inside');
+    const plain = await cli(['pair', 'add', name, A, B, '--mode', 'mirror']);
+    assertRefused(plain, B, 'lies inside the source', '--exclude /backup', HAS_FIX);
+    const add = await cli(['pair', 'add', name, A, B, '--mode', 'mirror', '--exclude', '/backup']);
+    assert.equal(add.code, 0, add.stderr);
+    for (let i = 0; i < 2; i++) {
+      const r = await cli(['sync', name]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.equal(readFileSync(join(B, 'sub', 'c.txt'), 'utf8'), 'ccc');
+    assert.equal(existsSync(join(B, 'backup')), false, 'never a copy of B inside B');
+    const tw = await cli(['pair', 'add', fresh('inside-tw'), A, join(A, 'tw'), '--exclude', '/tw']);
+    assertRefused(tw, join(A, 'tw'), 'lies inside the source', HAS_FIX);
+    assert.equal(existsSync(join(A, 'tw')), false);
+  });
+
   test('sync NAME syncs the pair; list (and --json) shows when, and the outcome', async (t) => {
     const { A, B, name } = await added(t);
     const before = Date.now();
