@@ -5,25 +5,15 @@
  * them (binding one threw an internal error; the native copy wrapped 2400 to 1901).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { lstatSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeTree, runCli, tempDir } from '../helpers/tree.ts';
+import { TimeSetter } from './arbitraries.ts';
 
 /** 2400-06-01T12:00:00.987654321Z and 1906-08-16T20:26:39.999999877Z, in ns. */
 const FUTURE = 13_582_641_600_987_654_321n;
 const PAST = -2_000_000_000_000_000_123n;
-
-/** Sets mtimes to the nanosecond (Node's utimes keeps microseconds). */
-function stamp(times: Record<string, bigint>): void {
-  const args = Object.entries(times).flatMap(([p, ns]) => [p, String(ns)]);
-  execFileSync('python3', [
-    '-c',
-    'import os, sys\na = sys.argv[1:]\nfor p, ns in zip(a[::2], a[1::2]): os.utime(p, ns=(int(ns), int(ns)), follow_symlinks=False)',
-    ...args,
-  ]);
-}
 
 const mtime = (p: string) => lstatSync(p, { bigint: true }).mtimeNs;
 
@@ -40,10 +30,12 @@ test('S12 mtimes past 2262 and before 1970 are copied to the nanosecond by mirro
   });
   symlinkSync('future.jpg', join(A, 'link'));
   const stamped = ['future.jpg', 'large.bin', 'link', 'dir'];
-  stamp({
-    ...Object.fromEntries(stamped.map((p) => [join(A, p), FUTURE])),
-    [join(A, 'past.txt')]: PAST,
-  });
+  const times = new TimeSetter();
+  t.after(() => times.close());
+  await times.set([
+    ...stamped.map((p): [string, bigint] => [join(A, p), FUTURE]),
+    [join(A, 'past.txt'), PAST],
+  ]);
   assert.equal(mtime(join(A, 'future.jpg')), FUTURE, 'the file system keeps the time');
   const env = { CONCORD_HOME: join(dir, 'home') };
   const run = async (...args: string[]) => {
