@@ -162,21 +162,19 @@ export async function main(argv: string[], out: Out = process): Promise<number> 
   } catch (err) {
     // A database error that no layer below turned into a ConcordError (a write that waited
     // longer than the busy timeout, a disk full mid-run): still one line naming the file.
+    const e = err as NodeJS.ErrnoException;
     const known =
       err instanceof Error && err.name === 'SqliteError' && !process.env.CONCORD_DEBUG
         ? stateError(join(concordHome(), STATE_DB), err)
-        : err;
+        : // process.cwd() of a directory removed under the shell: relative roots mean nothing.
+          e?.syscall === 'uv_cwd'
+          ? new ConcordError('usage', `the current directory no longer exists (${errText(e)})`, {
+              hint: 'cd into one that does, or give absolute paths',
+            })
+          : err;
     if (known instanceof ConcordError) {
       out.stderr.write(`concord: ${known.line()}\n`);
       return exitCodeOf(known);
-    }
-    const e = err as NodeJS.ErrnoException;
-    // process.cwd() of a directory removed under the shell: a relative root cannot be resolved.
-    if (e?.syscall === 'uv_cwd') {
-      out.stderr.write(
-        `concord: the current directory no longer exists (${errText(e)}) (cd into one that does, or give absolute paths)\n`,
-      );
-      return EXIT.usage;
     }
     if (e?.code !== undefined && e.syscall !== undefined && !process.env.CONCORD_DEBUG) {
       // A system error the engine did not expect here: one line, the stack only on request.

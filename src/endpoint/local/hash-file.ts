@@ -70,10 +70,13 @@ export function hashFileSync(job: HashJob, hasher: IHasher, buf: Buffer): string
       readError = err;
     }
     const st = fstatSync(fd, { bigint: true });
-    if (!st.isFile() || st.ino !== job.expect.ino)
-      throw new ChangedDuringSync('source', `${job.shown} changed since it was scanned`);
-    if (readError !== undefined) throw readError;
-    if (!unchangedFile(st, job.expect) || st.ctimeNs !== job.expect.ctimeNs)
+    // A read error of the file scanned is its own; of another file or kind there, a change.
+    if (readError !== undefined && st.isFile() && st.ino === job.expect.ino) throw readError;
+    if (
+      readError !== undefined ||
+      !unchangedFile(st, job.expect) ||
+      st.ctimeNs !== job.expect.ctimeNs
+    )
       throw new ChangedDuringSync('source', `${job.shown} changed since it was scanned`);
     return hasher.digest('hex');
   } finally {
