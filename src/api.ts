@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isBackupRoot } from './backup/catalog.ts';
-import { type FilterRule, makeFilter } from './core/filter.ts';
+import type { FilterRule } from './core/filter.ts';
 import type { OneWayMode } from './core/oneway.ts';
 import type { Problem } from './core/problem.ts';
 import { LocalEndpoint, STATE_DIR } from './endpoint/local/local.ts';
@@ -19,7 +19,7 @@ import { assertWritable, resolveLocalRoots } from './engine/roots.ts';
 import { ConcordError, stoppedPartWay } from './errors.ts';
 import { concordHome } from './index/home.ts';
 import { type Emit, newJobId } from './jobs/events.ts';
-import { filterSpec, leaveStateDirOut, openRunState } from './run-state.ts';
+import { filterSpec, leaveStateDirOut, openRunState, sourceFilter } from './run-state.ts';
 import { expireTrash } from './trash/empty.ts';
 import { runDirName } from './trash/layout.ts';
 
@@ -66,7 +66,7 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
   const startedMs = Date.now();
   // A destination inside the source is let in when the source's filter leaves it out.
   const roots = resolveLocalRoots(a, b, {
-    filterOf: (src) => makeFilter(filterSpec(src, o.rules)),
+    filterOf: sourceFilter(o.rules),
   });
   if (!o.dryRun && roots.dstExists) assertWritable(roots.dst, b);
   if (!o.backup && roots.dstExists && isBackupRoot(roots.dst))

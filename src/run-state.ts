@@ -8,7 +8,14 @@ import {
   realpathSync,
 } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { type FilterRule, type FilterSpec, IGNORE_FILE } from './core/filter.ts';
+import {
+  type Filter,
+  type FilterRule,
+  type FilterSpec,
+  folderRule,
+  IGNORE_FILE,
+  makeFilter,
+} from './core/filter.ts';
 import { OPEN_TO_READ } from './endpoint/local/stat.ts';
 import type { LocalRoots } from './engine/roots.ts';
 import { ConcordError, errText } from './errors.ts';
@@ -132,6 +139,14 @@ export function filterSpec(root: string, rules: FilterRule[] = []): FilterSpec {
 }
 
 /**
+ * The source's filter for resolveLocalRoots (RootOptions.filterOf), built from the root once it
+ * is resolved: one-way runs and pairs may keep B inside A when it leaves B out.
+ */
+export function sourceFilter(rules: FilterRule[] = []): (src: string) => Filter {
+  return (src) => makeFilter(filterSpec(src, rules));
+}
+
+/**
  * `spec` with Concord's own state directory left out, as if excluded, where it lies inside one
  * of `roots` (the default ~/.local/share/concord inside a home directory being backed up): its
  * database changes while a run reads it, so every run ended with it "changed before it was
@@ -154,8 +169,7 @@ export function leaveStateDirOut(
   for (const root of roots) {
     const rel = relative(root, real);
     if (rel === '' || rel === '..' || rel.startsWith('../') || isAbsolute(rel)) continue;
-    // Anchored, a folder, its gitignore metacharacters escaped: this one path and no other.
-    rules.push({ type: 'exclude', pattern: `/${rel.replace(/[\\*?[\]!#]/g, '\\$&')}/` });
+    rules.push(folderRule(rel));
   }
   return rules.length === 0 ? spec : { ...spec, rules: [...spec.rules, ...rules] };
 }

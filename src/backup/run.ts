@@ -1,13 +1,12 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type LocalSyncOptions, openLocalRun, planLocal, syncLocal } from '../api.ts';
-import { makeFilter } from '../core/filter.ts';
 import { hasRules, type RetentionPolicy } from '../core/retention.ts';
 import { ensureStateDir } from '../endpoint/local/state-dir.ts';
 import { type OneWayResult, runOneWay } from '../engine/oneway.ts';
 import { resolveLocalRoots } from '../engine/roots.ts';
 import { stoppedPartWay } from '../errors.ts';
-import { filterSpec } from '../run-state.ts';
+import { sourceFilter } from '../run-state.ts';
 import { CATALOG_FILE, Catalog, HISTORY_DIR } from './catalog.ts';
 import { type PruneResult, prune } from './prune.ts';
 import { RecordingEndpoint } from './recording-endpoint.ts';
@@ -38,7 +37,7 @@ export async function backupLocal(a: string, b: string, o: BackupOptions): Promi
     return { ...r, runId: undefined, pruned: undefined };
   }
   const roots = resolveLocalRoots(a, b, {
-    filterOf: (src) => makeFilter(filterSpec(src, o.rules)),
+    filterOf: sourceFilter(o.rules),
   });
   if (o.maxDelete !== undefined) {
     // The guard refuses before any change, and a backup's first change is its catalog in B:

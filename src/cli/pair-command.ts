@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { POLICIES } from '../core/conflict.ts';
-import { type FilterRule, makeFilter } from '../core/filter.ts';
+import type { FilterRule } from '../core/filter.ts';
 import { STATE_DIR } from '../core/path.ts';
 import { resolveLocalRoots } from '../engine/roots.ts';
 import { ConcordError, EXIT } from '../errors.ts';
@@ -18,7 +18,7 @@ import {
   removePair,
 } from '../index/pairs.ts';
 import { openStateDb, type StateDb } from '../index/state-db.ts';
-import { filterSpec } from '../run-state.ts';
+import { sourceFilter } from '../run-state.ts';
 import {
   type Mode,
   parseRetention,
@@ -189,7 +189,7 @@ function add(db: StateDb, argv: string[], out: Out): number {
   const roots = resolveLocalRoots(
     a,
     b,
-    mode === 'two-way' ? {} : { filterOf: (src) => makeFilter(filterSpec(src, rules)) },
+    mode === 'two-way' ? {} : { filterOf: sourceFilter(rules) },
   );
   if (!roots.dstExists) mkdirSync(roots.dst);
   const idA = ensureRootId(roots.src);

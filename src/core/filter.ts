@@ -40,3 +40,16 @@ export function makeFilter({ rules, ignoreFileText }: FilterSpec): Filter {
 function loadIgnore(): (options?: Options) => Ignore {
   return createRequire(import.meta.url)('ignore') as (options?: Options) => Ignore;
 }
+
+/** Whether `filter` leaves `path` out, or a folder above it (a walk then never gets there). */
+export function leavesOut(filter: Filter, path: RelPath): boolean {
+  const parts = path.split('/');
+  for (let i = 1; i <= parts.length; i++)
+    if (filter(parts.slice(0, i).join('/'), true)) return true;
+  return false;
+}
+
+/** The rule that leaves out the folder `path` and nothing else: anchored, metacharacters escaped. */
+export function folderRule(path: RelPath): FilterRule {
+  return { type: 'exclude', pattern: `/${path.replace(/[\\*?[\]!#]/g, '\\$&')}/` };
+}

@@ -10,7 +10,7 @@ import {
   statSync,
 } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import type { Filter } from '../core/filter.ts';
+import { type Filter, leavesOut } from '../core/filter.ts';
 import type { RelPath } from '../core/path.ts';
 import { rootsOverlap } from '../core/safety.ts';
 import { ConcordError, errText } from '../errors.ts';
@@ -101,7 +101,7 @@ export function resolveLocalRoots(a: string, b: string, o: RootOptions = {}): Lo
   const bInA = overlap === 'b-inside-a' ? relative(src, dst) : inside(dst, srcSt);
   if (bInA !== undefined) {
     const filter = o.filterOf?.(src);
-    if (!filter || !leftOut(filter, bInA)) {
+    if (!filter || !leavesOut(filter, bInA)) {
       const fix = filter ? `, or leave it out of the source with --exclude /${bInA}` : '';
       throw new ConcordError('bad-root', `lies inside the source ${a}`, {
         path: b,
@@ -128,14 +128,6 @@ function inside(path: string, outer: BigIntStats): RelPath | undefined {
     if (s && s.dev === outer.dev && s.ino === outer.ino) return relative(at, path);
     if (dirname(at) === at) return undefined;
   }
-}
-
-/** Whether the filter leaves `path` out, or a folder above it (its walk then never gets there). */
-function leftOut(filter: Filter, path: RelPath): boolean {
-  const parts = path.split('/');
-  for (let i = 1; i <= parts.length; i++)
-    if (filter(parts.slice(0, i).join('/'), true)) return true;
-  return false;
 }
 
 /** An existing, readable directory, resolved through symlinks; else a bad-root error. */
