@@ -5,7 +5,7 @@
  * destination (the run has it open), and not listed by index or status.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeTree, runCli, tempDir } from '../helpers/tree.ts';
@@ -63,4 +63,25 @@ test('a state directory inside the destination is left alone by mirror: not dele
   const again = await runCli(['mirror', A, B], { env });
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, / 0 created, 0 updated, 0 deleted/);
+});
+
+test('S21 a folder that becomes the state directory of a two-way pair is untracked, never deleted, on either side', async (t) => {
+  const dir = tempDir(t);
+  const A = join(dir, 'A');
+  const C = join(dir, 'C');
+  makeTree(A, { 'notes.txt': 'n', [`${STATE}/old.txt`]: 'synced before' });
+  const outside = join(dir, 'home');
+  const first = await runCli(['sync', A, C], { env: { CONCORD_HOME: outside } });
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(readFileSync(join(C, STATE, 'old.txt'), 'utf8'), 'synced before');
+  // The same state (the pair's ancestors) now kept in that folder: it is left out from here on.
+  cpSync(outside, join(A, STATE), { recursive: true });
+  for (let i = 0; i < 2; i++) {
+    const r = await runCli(['sync', A, C], { env: { CONCORD_HOME: join(A, STATE) } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, / 0 deleted/);
+  }
+  assert.equal(readFileSync(join(C, STATE, 'old.txt'), 'utf8'), 'synced before', 'kept on C');
+  assert.equal(readFileSync(join(A, STATE, 'old.txt'), 'utf8'), 'synced before', 'kept on A');
+  assert.equal(existsSync(join(C, STATE, 'state.db')), false, 'the database not carried over');
 });
