@@ -36,10 +36,10 @@ export interface NativeCopier {
    * (native/copy_small.c). `paths`: each job's source, temporary name and target, each ended
    * by '\0'; `nums`: per job its inode, size and mtime (seconds, nanoseconds: putTime) as the
    * scan saw them, the mode and mtime (seconds, nanoseconds) to give, flags (1: fsync, 2: hash
-   * what is copied). `out` (8 per job) holds the
-   * results when `done` runs: code (0 copied), then the bytes copied or the errno, the call
-   * (NATIVE_CALLS) and which path (0 source, 1 temporary, 2 target), then the XXH3-128 of the
-   * bytes (when asked) as four 32-bit words, most significant first.
+   * what is copied). `out` (8 per job) holds the results when `done` runs: code (0 copied),
+   * then the bytes copied or the errno, the call (NATIVE_CALLS) and which path (0 source, 1
+   * temporary, 2 target), then the XXH3-128 of the bytes (when asked) as four 32-bit words,
+   * most significant first.
    */
   copyAsync(
     paths: string,
@@ -53,9 +53,8 @@ export interface NativeHasher {
   /**
    * The XXH3-128 (hex) of the file at `absPath` (native/hash_file.c), which must still be the
    * regular file `expect` describes (inode, size, mtime and ctime as seconds and nanoseconds:
-   * putTime) once read, or [code,
-   * errno, call]: 1 another file or kind is there, 2 its size or times moved, 4 a call
-   * (NATIVE_CALLS) failed. Synchronous.
+   * putTime) once read, or [code, errno, call]: 1 another file or kind is there, 2 its size or
+   * times moved, 4 a call (NATIVE_CALLS) failed. Synchronous.
    */
   hashFile(absPath: string, expect: BigInt64Array): string | [number, number, number];
   /**
