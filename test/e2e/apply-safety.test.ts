@@ -7,12 +7,19 @@ import assert from 'node:assert/strict';
 import { renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { openLocalRun } from '../../src/api.ts';
-import { execute } from '../../src/apply/execute.ts';
 import type { Problem } from '../../src/core/problem.ts';
-import { planOneWay } from '../../src/engine/oneway.ts';
 import type { RunEvent } from '../../src/jobs/events.ts';
-import { contents, onlyTrash, roots, type Spec, T1, T2, T3, tempFiles } from './helpers.ts';
+import {
+  contents,
+  onlyTrash,
+  planMeddleExecute,
+  roots,
+  type Spec,
+  T1,
+  T2,
+  T3,
+  tempFiles,
+} from './helpers.ts';
 
 const A_SPEC: Spec = {
   'new.txt': { content: 'new from A', mtime: T2 },
@@ -39,33 +46,15 @@ const B_SPEC: Spec = {
 };
 
 /** Plans a mirror of A_SPEC over B_SPEC, lets `meddle` change the roots, executes the plan. */
-async function planMeddleExecute(
-  t: Parameters<typeof roots>[0],
-  meddle: (A: string, B: string) => void,
-) {
+async function planMeddle(t: Parameters<typeof roots>[0], meddle: (A: string, B: string) => void) {
   const { dir, A, B } = roots(t, A_SPEC, B_SPEC);
   const events: RunEvent[] = [];
-  const run = await openLocalRun(A, B, {
-    mode: 'mirror',
-    workers: false,
-    onEvent: (e) => events.push(e),
-  });
-  try {
-    const planned = await planOneWay(run.src, run.dst, run.opts, run.deps);
-    assert.deepEqual(planned.problems, []);
-    meddle(A, B);
-    const result = await execute(
-      planned.ops,
-      run.src,
-      run.dst,
-      { concurrency: 4, now: run.deps.now },
-      run.deps.emit,
-      run.deps.jobId,
-    );
-    return { dir, A, B, planned, result, events };
-  } finally {
-    await run.close();
-  }
+  const onEvent = (e: RunEvent) => events.push(e);
+  const { planned, result } = await planMeddleExecute(A, B, { mode: 'mirror', onEvent }, () =>
+    meddle(A, B),
+  );
+  assert.deepEqual(planned.problems, []);
+  return { dir, A, B, planned, result, events };
 }
 
 function byPath(problems: Problem[]): Record<string, string> {
@@ -82,7 +71,7 @@ function rewrite(p: string, content: string, mtime?: number): void {
 
 describe('S16 preconditions are checked right before each write', () => {
   test('target changes after planning are skipped as changed-during-sync and kept; the rest is done', async (t) => {
-    const { dir, B, result, planned } = await planMeddleExecute(t, (A, B) => {
+    const { dir, B, result, planned } = await planMeddle(t, (A, B) => {
       rewrite(join(B, 'new.txt'), 'written on B meanwhile'); // the plan expects absence
       rewrite(join(B, 'upd.txt'), 'B v2, edited meanwhile'); // the plan overwrites it
       rewrite(join(B, 'meta.txt'), 'edited meanwhile, now longer'); // the plan sets its mtime
@@ -134,7 +123,7 @@ describe('S16 preconditions are checked right before each write', () => {
   });
 
   test('a source file modified after planning is not committed: B keeps its old content, reported on A', async (t) => {
-    const { dir, B, result, events } = await planMeddleExecute(t, (A) => {
+    const { dir, B, result, events } = await planMeddle(t, (A) => {
       // Same size as before, a new mtime: the copy must notice.
       rewrite(join(A, 'src-changed.txt'), 'A BEFORE', T3);
       rewrite(join(A, 'ok-new.txt'), 'ok new but edited, longer');
@@ -155,7 +144,7 @@ describe('S16 preconditions are checked right before each write', () => {
   });
 
   test('a directory that could not be created is reported once, and nothing is attempted inside it', async (t) => {
-    const { B, result } = await planMeddleExecute(t, (_A, B) => {
+    const { B, result } = await planMeddle(t, (_A, B) => {
       writeFileSync(join(B, 'newdir'), 'a file where the plan makes a directory');
     });
     assert.deepEqual(
@@ -167,7 +156,7 @@ describe('S16 preconditions are checked right before each write', () => {
   });
 
   test('S14 after an undisturbed run no .concord-tmp-* remains, and B equals A', async (t) => {
-    const { dir, A, B, result } = await planMeddleExecute(t, () => {});
+    const { dir, A, B, result } = await planMeddle(t, () => {});
     assert.deepEqual(result.problems, []);
     assert.deepEqual(contents(B), contents(A));
     assert.deepEqual(tempFiles(dir), []);
@@ -176,21 +165,9 @@ describe('S16 preconditions are checked right before each write', () => {
 
 test('openLocalRun({ workers: false }) plans and applies without worker threads', async (t) => {
   const { A, B } = roots(t, A_SPEC, B_SPEC);
-  const run = await openLocalRun(A, B, { mode: 'mirror', workers: false });
-  try {
-    const planned = await planOneWay(run.src, run.dst, run.opts, run.deps);
-    assert.deepEqual(planned.problems, []);
-    const result = await execute(
-      planned.ops,
-      run.src,
-      run.dst,
-      { concurrency: 4, now: run.deps.now },
-      run.deps.emit,
-      run.deps.jobId,
-    );
-    assert.deepEqual(result.problems, []);
-    assert.deepEqual(contents(B), contents(A));
-  } finally {
-    await run.close();
-  }
+  // planMeddleExecute opens the run with workers: false, meddling with nothing here.
+  const { planned, result } = await planMeddleExecute(A, B, { mode: 'mirror' }, () => {});
+  assert.deepEqual(planned.problems, []);
+  assert.deepEqual(result.problems, []);
+  assert.deepEqual(contents(B), contents(A));
 });

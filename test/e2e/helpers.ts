@@ -13,7 +13,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { type LocalSyncOptions, openLocalRun } from '../../src/api.ts';
+import { execute } from '../../src/apply/execute.ts';
 import { isTempName } from '../../src/endpoint/local/listing.ts';
+import { planOneWay } from '../../src/engine/oneway.ts';
 import { giveToNobody, IS_ROOT } from '../helpers/nobody.ts';
 import {
   type CliResult,
@@ -236,4 +239,32 @@ export async function synced(t: Ctx, spec: Spec): Promise<Roots> {
   assert.equal(first.code, 0, first.stderr);
   assert.deepEqual(contents(r.B), contents(r.A));
   return r;
+}
+
+/**
+ * Plans a one-way run of A over B in process, lets `meddle` change the roots behind the plan's
+ * back, then executes the plan as it was: what the executor does with a stale plan (S16).
+ */
+export async function planMeddleExecute(
+  A: string,
+  B: string,
+  o: Omit<LocalSyncOptions, 'workers'>,
+  meddle: () => void,
+) {
+  const run = await openLocalRun(A, B, { ...o, workers: false });
+  try {
+    const planned = await planOneWay(run.src, run.dst, run.opts, run.deps);
+    meddle();
+    const result = await execute(
+      planned.ops,
+      run.src,
+      run.dst,
+      { concurrency: 4, now: run.deps.now },
+      run.deps.emit,
+      run.deps.jobId,
+    );
+    return { planned, result };
+  } finally {
+    await run.close();
+  }
 }

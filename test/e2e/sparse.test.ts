@@ -16,11 +16,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openLocalRun } from '../../src/api.ts';
-import { execute } from '../../src/apply/execute.ts';
-import { planOneWay } from '../../src/engine/oneway.ts';
 import { tempDir } from '../helpers/tree.ts';
-import { cli, onlyTrash, tempFiles } from './helpers.ts';
+import { cli, onlyTrash, planMeddleExecute, tempFiles } from './helpers.ts';
 
 const MiB = 1024 * 1024;
 
@@ -98,25 +95,16 @@ test('S16 S14 a sparse source rewritten after the plan is not copied: B keeps it
   mkdirSync(B);
   sparseFile(join(A, 'disk.img'), 16 * MiB, 'new', [0]);
   sparseFile(join(B, 'disk.img'), 8 * MiB, 'old', [0]);
-  const run = await openLocalRun(A, B, { mode: 'mirror', workers: false, home: join(dir, 'home') });
-  try {
-    const planned = await planOneWay(run.src, run.dst, run.opts, run.deps);
-    sparseFile(join(A, 'disk.img'), 16 * MiB, 'rewritten meanwhile', [4 * MiB]);
-    const result = await execute(
-      planned.ops,
-      run.src,
-      run.dst,
-      { concurrency: 4, now: run.deps.now },
-      run.deps.emit,
-      run.deps.jobId,
-    );
-    assert.deepEqual(
-      result.problems.map((p) => `${p.side} ${p.path} ${p.code}`),
-      ['A disk.img changed-during-sync'],
-    );
-  } finally {
-    await run.close();
-  }
+  const { result } = await planMeddleExecute(
+    A,
+    B,
+    { mode: 'mirror', home: join(dir, 'home') },
+    () => sparseFile(join(A, 'disk.img'), 16 * MiB, 'rewritten meanwhile', [4 * MiB]),
+  );
+  assert.deepEqual(
+    result.problems.map((p) => `${p.side} ${p.path} ${p.code}`),
+    ['A disk.img changed-during-sync'],
+  );
   const kept = readFileSync(join(B, 'disk.img'));
   assert.equal(kept.length, 8 * MiB, "B's version, whole");
   assert.equal(kept.toString('utf8', 0, 3), 'old');
