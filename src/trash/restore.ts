@@ -8,7 +8,6 @@ import {
   copyFileSync,
   linkSync,
   lstatSync,
-  lutimesSync,
   mkdirSync,
   readlinkSync,
   renameSync,
@@ -16,11 +15,10 @@ import {
   type Stats,
   symlinkSync,
   unlinkSync,
-  utimesSync,
 } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isWithin, type RelPath, relPathError, STATE_DIR } from '../core/path.ts';
-import { toSeconds } from '../endpoint/local/copy-file.ts';
+import { setMtime } from '../endpoint/local/copy-file.ts';
 import { ConcordError, errText } from '../errors.ts';
 import { pickRestore, TRASH_DIR, type TrashItem } from './layout.ts';
 import { readItems, type Trash } from './read.ts';
@@ -200,14 +198,10 @@ function moveNoReplace(src: string, dst: string, shown: string): void {
 /** --to on another file system: a copy that keeps mode and mtime, then the trashed one goes. */
 function copyAcross(src: string, dst: string): void {
   const st = lstatSync(src, { bigint: true });
-  const [atime, mtime] = [toSeconds(st.atimeNs), toSeconds(st.mtimeNs)];
-  if (st.isSymbolicLink()) {
-    symlinkSync(readlinkSync(src), dst);
-    lutimesSync(dst, atime, mtime);
-  } else {
-    copyFileSync(src, dst, constants.COPYFILE_EXCL); // copies the mode too
-    utimesSync(dst, atime, mtime);
-  }
+  const link = st.isSymbolicLink();
+  if (link) symlinkSync(readlinkSync(src), dst);
+  else copyFileSync(src, dst, constants.COPYFILE_EXCL); // copies the mode too
+  setMtime(dst, st.mtimeNs, !link);
   unlinkSync(src);
 }
 

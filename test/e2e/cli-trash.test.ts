@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -25,6 +26,7 @@ import { LocalEndpoint } from '../../src/endpoint/local/local.ts';
 import { runDirName } from '../../src/trash/layout.ts';
 import { syncTwoWayLocal } from '../../src/twoway-local.ts';
 import { REPO } from '../helpers/tree.ts';
+import { TimeSetter } from './arbitraries.ts';
 import {
   assertRefused,
   cli,
@@ -401,11 +403,19 @@ describe('concord trash restore', () => {
     assert.equal(readFileSync(join(root, long), 'utf8'), 'second');
   });
 
-  test('S7 --to on another file system (tmpfs) copies, keeping mode and mtime', async (t) => {
+  test('S7 --to on another file system (tmpfs) copies, keeping mode and mtime to the nanosecond', async (t) => {
     const { A, B } = roots(t, {
       'p/f': { content: 'far', mtime: T2, mode: 0o640 },
       'p/l': { link: 'f', mtime: T3 },
     });
+    // Nanosecond digits a microsecond utimes would lose.
+    const stamps = {
+      'p/f': BigInt(T2) * 1_000_000_000n + 123_456_789n,
+      'p/l': BigInt(T3) * 1_000_000_000n + 987_654_321n,
+    };
+    const times = new TimeSetter();
+    t.after(() => times.close());
+    await times.set(Object.entries(stamps).map(([p, ns]): [string, bigint] => [join(A, p), ns]));
     assert.equal((await cli(['mirror', A, B])).code, 0);
     rmSync(join(A, 'p'), { recursive: true });
     assert.equal((await cli(['mirror', A, B])).code, 0);
@@ -419,13 +429,11 @@ describe('concord trash restore', () => {
       kind: 'file',
       content: 'far',
       mode: 0o640,
-      mtimeUs: BigInt(T2) * 1_000_000n,
+      mtimeUs: stamps['p/f'] / 1000n,
     });
-    assert.deepEqual(seen['p/l'], {
-      kind: 'symlink',
-      target: 'f',
-      mtimeUs: BigInt(T3) * 1_000_000n,
-    });
+    assert.deepEqual(seen['p/l'], { kind: 'symlink', target: 'f', mtimeUs: stamps['p/l'] / 1000n });
+    for (const [p, ns] of Object.entries(stamps))
+      assert.equal(lstatSync(join(far, p), { bigint: true }).mtimeNs, ns, p);
     assert.deepEqual(trashStamps(B), []);
   });
 

@@ -187,8 +187,7 @@ export function keepOldVersion(abs: string, dest: string): string {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw err;
     }
-    const st = statSync(abs);
-    utimesSync(name, st.atime, st.mtime);
+    setMtime(name, statSync(abs, { bigint: true }).mtimeNs);
     return name;
   }
 }

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { STATE_DIR } from '../../core/path.ts';
 import { nodeCrypto } from '../../node-crypto.ts';
 import type { Capabilities } from '../endpoint.ts';
-import { toSeconds } from './copy-file.ts';
+import { setMtime } from './copy-file.ts';
 import { TEMP_PREFIX } from './listing.ts';
 import { lstatOrUndefined } from './stat.ts';
 
@@ -53,7 +53,7 @@ export function probeCapabilities(root: string): Capabilities {
     return probeIn(at);
   } finally {
     try {
-      utimesSync(at, toSeconds(before.atimeNs), toSeconds(before.mtimeNs));
+      setMtime(at, before.mtimeNs);
     } catch {}
   }
 }

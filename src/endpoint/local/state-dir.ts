@@ -1,7 +1,7 @@
-import { mkdirSync, utimesSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATE_DIR } from '../../core/path.ts';
-import { toSeconds } from './copy-file.ts';
+import { setMtime } from './copy-file.ts';
 import { lstatOrUndefined } from './stat.ts';
 
 /**
@@ -21,6 +21,6 @@ export function ensureStateDir(root: string): string {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  if (before) utimesSync(root, toSeconds(before.atimeNs), toSeconds(before.mtimeNs));
+  if (before) setMtime(root, before.mtimeNs);
   return dir;
 }
