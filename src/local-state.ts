@@ -1,4 +1,4 @@
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FilterRule, FilterSpec } from './core/filter.ts';
 import { LocalEndpoint } from './endpoint/local/local.ts';
@@ -174,21 +174,25 @@ function asStateError(home: string, err: unknown): unknown {
  */
 function rebuildDatabase(home: string): { aside: string; lost: string[] } | undefined {
   const file = join(home, STATE_DB);
-  if (!existsSync(file)) return undefined;
-  try {
-    const db = openStateDb(home);
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) return undefined;
+  // One of 0 bytes was cut short (openStateDb refuses it): aside with it, as with any damage.
+  if (st.size > 0) {
     try {
-      // quick_check reads every page: a count(*) was answered from the smallest index alone,
-      // so damage anywhere else passed for health, and the fix the error named did nothing.
-      const verdict = db.pragma('quick_check', { simple: true });
-      if (verdict === 'ok') return undefined; // healthy: the caller rebuilds the root's rows
-    } finally {
-      db.close();
+      const db = openStateDb(home);
+      try {
+        // quick_check reads every page: a count(*) was answered from the smallest index alone,
+        // so damage anywhere else passed for health, and the fix the error named did nothing.
+        const verdict = db.pragma('quick_check', { simple: true });
+        if (verdict === 'ok') return undefined; // healthy: the caller rebuilds the root's rows
+      } finally {
+        db.close();
+      }
+    } catch (err) {
+      // openStateDb wraps SQLite's error as a ConcordError with it as the cause; a database of
+      // a newer Concord is refused as it is, never moved aside.
+      if (!isCorrupt(err instanceof ConcordError ? err.cause : err)) throw err;
     }
-  } catch (err) {
-    // openStateDb wraps SQLite's error as a ConcordError with it as the cause; a database of a
-    // newer Concord is refused as it is, never moved aside.
-    if (!isCorrupt(err instanceof ConcordError ? err.cause : err)) throw err;
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   let aside = `${file}.corrupt-${stamp}`;

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Entry, Kind } from '../core/entry.ts';
 import { STATE_DIR } from '../core/path.ts';
 import type { RetentionPolicy } from '../core/retention.ts';
 import { ConcordError, errText } from '../errors.ts';
-import { Database } from '../index/sqlite.ts';
+import { createDatabaseFile, Database } from '../index/sqlite.ts';
 
 /** `B/.concord/history/`: the version store of a backup root, and its catalog. */
 export const HISTORY_DIR = join(STATE_DIR, 'history');
@@ -151,9 +151,28 @@ export class Catalog {
         },
       );
     }
+    // Made whole (createDatabaseFile), a catalog of 0 bytes was cut short: opened, it read as
+    // a new, empty history, or failed on a missing table with advice about permissions.
+    if (statSync(file, { throwIfNoEntry: false })?.size === 0) {
+      throw new ConcordError(
+        'state',
+        'the backup catalog is empty (0 bytes): it was cut short, and its list of versions with it',
+        {
+          path: file,
+          hint: 'move it aside to start a new history; the versions kept so far stay in their folders beside it',
+        },
+      );
+    }
     let db: Database | undefined;
     try {
-      if (o.create) mkdirSync(historyDir, { recursive: true });
+      if (o.create) {
+        mkdirSync(historyDir, { recursive: true });
+        if (!existsSync(file))
+          createDatabaseFile(file, (fresh) => {
+            fresh.pragma('journal_mode = DELETE');
+            fresh.exec(SCHEMA);
+          });
+      }
       const readonly = o.readonly ?? false;
       db = new Database(file, { timeout: 5000, readonly, fileMustExist: !o.create });
       if (!readonly) {

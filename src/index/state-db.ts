@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ConcordError, errText } from '../errors.ts';
 import { STATE_DB } from './home.ts';
 import { MIGRATIONS, type Migration, migrate, schemaVersion } from './migrations.ts';
-import { Database } from './sqlite.ts';
+import { createDatabaseFile, Database } from './sqlite.ts';
 import { stateError } from './state-error.ts';
 
 export { stateError };
@@ -45,8 +45,10 @@ export function openStateDb(home: string, o: OpenOptions = {}): StateDb {
       path: file,
       hint: 'move it out of the way, or set CONCORD_HOME elsewhere',
     });
+  if (st?.size === 0) throw emptyStateDb(file);
   let db: StateDb | undefined;
   try {
+    if (!st) createDatabaseFile(file, (fresh) => fresh.pragma('journal_mode = WAL'));
     db = new Database(file, { timeout: o.busyMs ?? 5000 });
     db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a commit survives a crash of this process; a power loss may lose the last
@@ -69,6 +71,18 @@ export function openStateDb(home: string, o: OpenOptions = {}): StateDb {
     if (err instanceof ConcordError) throw err;
     throw stateError(file, err);
   }
+}
+
+/**
+ * A state database of 0 bytes: never one being made (see createDatabaseFile) but one cut short,
+ * and opening it would have made a new one in its place, silently forgetting the pairs and
+ * their last-synced states. It is refused, and `index --rebuild` keeps it aside.
+ */
+export function emptyStateDb(file: string): ConcordError {
+  return new ConcordError('state', 'the state database is empty (0 bytes): it was cut short', {
+    path: file,
+    hint: 'run `concord index --rebuild ROOT`: it keeps the empty file beside the new one',
+  });
 }
 
 const INT64_MAX = 2n ** 63n - 1n;

@@ -4,7 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { CLI, type Spec } from '../helpers/tree.ts';
@@ -122,6 +129,33 @@ describe('bad input: exit 2, one line naming the path and the fix, nothing chang
       assert.equal(existsSync(D), false);
     }
   });
+});
+
+test('a backup catalog of 0 bytes (cut short) is refused by backup, versions and restore, naming it and the way out; nothing changes', async (t) => {
+  const { dir, A, B } = await twoBackups(t);
+  const catalog = join(B, '.concord', 'history', 'catalog.db');
+  writeFileSync(catalog, '');
+  put(A, 'a.txt', 'third', T2);
+  const before = fingerprint(dir);
+  for (const args of [
+    ['backup', A, B],
+    ['versions', B],
+    ['restore', B, 'a.txt', '--to', join(dir, 'D')],
+  ]) {
+    const r = await cli(args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(
+      r.stderr,
+      `concord: ${catalog}: the backup catalog is empty (0 bytes): it was cut short, and its list of versions with it (move it aside to start a new history; the versions kept so far stay in their folders beside it)\n`,
+    );
+    assert.deepEqual(fingerprint(dir), before, `${args.join(' ')} changed nothing`);
+  }
+  // The way out the line names: a new history, the old versions left where they were.
+  const history = readdirSync(join(B, '.concord', 'history')).filter((n) => n !== 'catalog.db');
+  renameSync(catalog, join(dir, 'catalog.aside'));
+  await ok(['backup', A, B]);
+  assert.equal(readFileSync(join(B, 'a.txt'), 'utf8'), 'third');
+  for (const run of history) assert.ok(existsSync(join(B, '.concord', 'history', run)), run);
 });
 
 test('S20: --max-delete refuses a first backup before anything is written into B (no catalog either)', async (t) => {

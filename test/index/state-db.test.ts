@@ -1,10 +1,19 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { STATE_DB } from '../../src/index/home.ts';
 import { MIGRATIONS, type Migration, schemaVersion } from '../../src/index/migrations.ts';
+import { createDatabaseFile } from '../../src/index/sqlite.ts';
 import { openStateDb, WriteBatch } from '../../src/index/state-db.ts';
 import { indexLocal } from '../../src/local-state.ts';
 import { makeTree, runCli, tempDir } from '../helpers/tree.ts';
@@ -105,6 +114,64 @@ test('a corrupt database: a clear error naming the file; index --rebuild keeps i
   assert.equal(aside.length, 1, 'the damaged file is kept, not deleted');
   assert.match(readFileSync(join(home, aside[0] as string), 'utf8'), /not a database/);
   assert.equal((await runCli(['status', root], { env })).code, 0);
+});
+
+test('a state database of 0 bytes (cut short) is refused, not silently replaced; index --rebuild keeps it aside and says what was lost', async (t) => {
+  const dir = tempDir(t);
+  const home = join(dir, 'home');
+  const env = { CONCORD_HOME: home };
+  const [S1, S2] = [join(dir, 'S1'), join(dir, 'S2')];
+  makeTree(S1, { 'keep.txt': 'k', 'gone.txt': 'g' });
+  makeTree(S2, {});
+  assert.equal((await runCli(['sync', S1, S2], { env })).code, 0);
+  const file = join(home, STATE_DB);
+  for (const ext of ['-wal', '-shm']) rmSync(file + ext, { force: true });
+  writeFileSync(file, '');
+  rmSync(join(S1, 'gone.txt'));
+
+  const refused = await runCli(['sync', S1, S2], { env });
+  assert.equal(refused.code, 1);
+  assert.equal(
+    refused.stderr,
+    `concord: ${file}: the state database is empty (0 bytes): it was cut short (run \`concord index --rebuild ROOT\`: it keeps the empty file beside the new one)\n`,
+  );
+  assert.ok(existsSync(join(S2, 'gone.txt')), 'the refused run changed nothing');
+  assert.equal(statSync(file).size, 0, 'and made no new database in its place');
+
+  const rebuilt = await runCli(['index', '--rebuild', S1], { env });
+  assert.equal(rebuilt.code, 0, rebuilt.stderr);
+  assert.match(
+    rebuilt.stderr,
+    /moved to .*state\.db\.corrupt-\S+ and a new one made; could not read back: locations, pairs, ancestors/,
+  );
+  const aside = readdirSync(home).filter((n) => n.startsWith(`${STATE_DB}.corrupt-`));
+  assert.deepEqual(
+    aside.map((n) => statSync(join(home, n)).size),
+    [0],
+    'the empty file is kept',
+  );
+  // Without its ancestors the pair merges: the deleted file comes back, nothing is lost.
+  assert.equal((await runCli(['sync', S1, S2], { env })).code, 0);
+  assert.equal(readFileSync(join(S1, 'gone.txt'), 'utf8'), 'g');
+});
+
+test('a database file is made whole or not at all: header written before it appears, no temporary left, one made first kept', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'x.db');
+  createDatabaseFile(file, (db) => db.pragma('journal_mode = WAL'));
+  assert.ok(statSync(file).size > 0, 'the header is there');
+  assert.deepEqual(readdirSync(dir), ['x.db']);
+  const first = new Database(file);
+  first.exec('CREATE TABLE kept (x)');
+  first.close();
+  createDatabaseFile(file, (db) => db.pragma('journal_mode = WAL'));
+  const db = new Database(file);
+  assert.equal(
+    db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'kept'").pluck().get(),
+    1,
+  );
+  db.close();
+  assert.deepEqual(readdirSync(dir), ['x.db']);
 });
 
 test('a state directory that is a file, and a state database that is a directory: one line each naming it, exit 1', async (t) => {
