@@ -9,15 +9,24 @@ import { makeTree, type Spec } from './tree.ts';
  * snapshot, a mount made with `-o ro`. Needs root (a mount).
  */
 export function readOnlyRoot(t: { after: (fn: () => void) => void }, spec: Spec): string {
-  const dir = mkdtempSync(join(tmpdir(), 'concord-ro-'));
+  const mnt = tmpfs(t, '8m');
+  makeTree(join(mnt, 'root'), spec);
+  execFileSync('mount', ['-o', 'remount,ro', mnt]);
+  return join(mnt, 'root');
+}
+
+/**
+ * A tmpfs of `size` (as mount takes it: '4m') mounted for the test, unmounted after it: a
+ * small drive to fill. Needs root (a mount).
+ */
+export function tmpfs(t: { after: (fn: () => void) => void }, size: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-tmpfs-'));
   const mnt = join(dir, 'mnt');
   mkdirSync(mnt);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mnt]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt]);
   t.after(() => {
     execFileSync('umount', [mnt]);
     rmSync(dir, { recursive: true, force: true });
   });
-  makeTree(join(mnt, 'root'), spec);
-  execFileSync('mount', ['-o', 'remount,ro', mnt]);
-  return join(mnt, 'root');
+  return mnt;
 }
