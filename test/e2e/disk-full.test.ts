@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { TEMP_PREFIX } from '../../src/endpoint/local/listing.ts';
 import { tmpfs } from '../helpers/read-only.ts';
 import { tempDir } from '../helpers/tree.ts';
-import { cli, contents, makeTree } from './helpers.ts';
+import { cli, contents, makeTree, type Seen } from './helpers.ts';
 
 const KB = 1024;
 
@@ -72,7 +72,10 @@ test('S14 a two-way sync onto a side that fills up: what did not fit is not take
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /^concord: B \S+: the target is full \(no space left, ENOSPC\)/m);
   assert.deepEqual(temporaries(B), []);
-  const want = { ...contents(A), 'mine.txt': { kind: 'file', content: 'written on B' } };
+  const want: Record<string, Seen> = {
+    ...contents(A),
+    'mine.txt': { kind: 'file', content: 'written on B' },
+  };
   const seen = contents(B);
   for (const [path, got] of Object.entries(seen)) assert.deepEqual(got, want[path], path);
 
