@@ -425,14 +425,17 @@ async function hashBoth(
     return cache ? cache.through(read) : read;
   };
   const readers = { A: readerOf(src), B: readerOf(dst) };
-  const hashOne = ([e, side]: [Entry, 'A' | 'B']) =>
-    hashOrReport(e, join(dir, e.name), readers[side], problems, side).then((ok) => {
+  // Both sides at once: one side after the other left a hashing thread idle. A's files come
+  // first in `todo`; not an [entry, side] pair per file (~13 MB for 200,000 files).
+  const todo = srcEntries.filter(wants);
+  const fromA = todo.length;
+  for (const e of dstEntries) if (wants(e)) todo.push(e);
+  const hashOne = (e: Entry, i: number) => {
+    const side = i < fromA ? 'A' : 'B';
+    return hashOrReport(e, join(dir, e.name), readers[side], problems, side).then((ok) => {
       if (ok) hashed++;
     });
-  // Both sides at once: one side after the other left a hashing thread idle.
-  const todo: [Entry, 'A' | 'B'][] = [];
-  for (const e of srcEntries) if (wants(e)) todo.push([e, 'A']);
-  for (const e of dstEntries) if (wants(e)) todo.push([e, 'B']);
+  };
   await inBatches(todo, hashOne, HASH_BATCH);
   return hashed;
 }

@@ -75,8 +75,6 @@ export class DirCache {
   private readonly fresh = new Map<string, bigint>();
   /** Rows whose hash was reused, by the name of the entry that took it. */
   private readonly reusedFrom = new Map<string, IndexRow>();
-  /** Stat keys computed by fill, by name. */
-  private readonly keys = new Map<string, string>();
 
   constructor(cache: HashCache, dir: RelPath) {
     this.cache = cache;
@@ -91,16 +89,18 @@ export class DirCache {
   /** Sets `hash` on the files whose remembered hash still holds; returns those still unknown. */
   fill(entries: readonly Entry[]): Entry[] {
     const unknown: Entry[] = [];
+    const { dev, index } = this.cache;
     for (const e of entries) {
       if (e.kind !== 'file' || e.hash !== undefined) continue;
-      const key = stampKey(e, this.cache.dev);
-      this.keys.set(e.name, key);
+      // Keys only for files with a row to hold them against: kept for a directory of 100,000
+      // new files, they were ~70 MB of a first --checksum run's peak (each a tree of strings).
       let from = this.known.get(e.name);
-      let hash = reusableHash(from, e, key);
+      const key = from && stampKey(e, dev);
+      let hash = from && key && reusableHash(from, e, key);
       // Files of a renamed directory keep inode and ctime: found by inode, their hash holds.
-      if (hash === undefined && !from?.stat.startsWith(`${this.cache.dev}:${e.ino}:`)) {
-        from = this.cache.index.byInode(this.cache.dev, e.ino);
-        hash = reusableHash(from, e, key);
+      if (hash === undefined && !from?.stat.startsWith(`${dev}:${e.ino}:`)) {
+        from = index.byInode(dev, e.ino);
+        hash = from && reusableHash(from, e, key ?? stampKey(e, dev));
       }
       if (hash === undefined || !from) unknown.push(e);
       else {
@@ -153,8 +153,12 @@ export class DirCache {
       const from = this.reusedFrom.get(e.name);
       const keep =
         from?.hash && from.hashedNs ? { hash: from.hash, hashedNs: from.hashedNs } : undefined;
-      const key = this.keys.get(e.name) ?? stampKey(e, dev);
-      if (old && sameRow(old, e, key) && (keep === undefined || old.hash === keep.hash)) continue;
+      if (
+        old &&
+        sameRow(old, e, stampKey(e, dev)) &&
+        (keep === undefined || old.hash === keep.hash)
+      )
+        continue;
       index.put(this.dir, e, dev, seenMs, keep);
     }
     this.recordDigest(entries, complete, packed);
