@@ -75,8 +75,12 @@ export function diffOneWay(input: OneWayInput): OneWayDir {
   let { src = [], dst = [], protectedNames } = input;
   const out: OneWayDir = { ops: [], descend: [], needsHash: [], problems: [] };
   let touched = false;
+  // Callers pass a fresh literal, given its phase here. Not { ...op, phase }: V8 gives every
+  // object made by that spread a hidden class of its own (~340 bytes each, 34 MB for 100,000).
   const write = (op: Omit<Operation, 'phase'>, phase: Phase = Phase.Write) => {
-    out.ops.push({ ...op, phase });
+    const o = op as Operation;
+    o.phase = phase;
+    out.ops.push(o);
     touched = true;
   };
 
