@@ -129,7 +129,7 @@ export class FileIndex {
     const r = this.selectInode.get(this.location.id, dev, BigInt.asIntN(64, ino));
     if (!r) return undefined;
     const [dir, ...rest] = r;
-    return { ...fromRaw(rest), dir };
+    return Object.assign(fromRaw(rest), { dir }); // a spread: a hidden class per row
   }
 
   /** Records what a scan saw of `e` (under the root's device), with its hash when known. */
