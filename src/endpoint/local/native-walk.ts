@@ -128,7 +128,8 @@ export class NativeWalkAhead {
     const kept: [RelPath, PackedListing][] = [];
     try {
       if (err) throw err instanceof Error ? err : new Error(String(err));
-      const [listings, paths] = result;
+      const listings = result[0];
+      const paths = result[1];
       // Past the directories asked for come those found below them.
       listings.forEach((r, i) => {
         const dir =
