@@ -627,11 +627,16 @@ export function conflictName(
   const ms = mtimeNs / 1_000_000n - (mtimeNs % 1_000_000n < 0n ? 1n : 0n);
   const iso = new Date(Number(ms)).toISOString();
   const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
-  const mark = `.conflict-${side}-${stamp}`;
   // Each candidate is fitted with its own counter: `-10` takes one byte more of the stem than
-  // `-9`. The tails `<mark>-<n><ext>` differ for every n, so the loop ends.
-  let candidate = fitName(stem, mark, ext);
-  for (let n = 2; taken.has(candidate); n++) candidate = fitName(stem, `${mark}-${n}`, ext);
+  // `-9`. The tails `<mark>-<n><ext>` differ for every n, so the loop ends. A counter is taken
+  // when the other side's name with it is too: else planning (B, A) numbered a copy otherwise
+  // than (A, B) next to an older copy named for the other side (S11, found by the property).
+  const named = (s: Side, n: number) =>
+    fitName(stem, `.conflict-${s}-${stamp}${n === 1 ? '' : `-${n}`}`, ext);
+  const other = side === 'A' ? 'B' : 'A';
+  let n = 1;
+  while (taken.has(named(side, n)) || taken.has(named(other, n))) n++;
+  const candidate = named(side, n);
   taken.add(candidate);
   return candidate;
 }

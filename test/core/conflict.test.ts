@@ -290,6 +290,15 @@ describe('conflictName', () => {
     });
   }
 
+  test("S11: next to an older copy named for the other side, either side's copy takes the same counter", () => {
+    const older = new Set([`b.conflict-B-${STAMP1}`, `c.conflict-A-${STAMP1}-2`]);
+    // Planning (A, B) and (B, A) name the copy of one version for opposite sides.
+    assert.equal(conflictName('b', 'A', ns(T1), new Set(older)), `b.conflict-A-${STAMP1}-2`);
+    assert.equal(conflictName('b', 'B', ns(T1), new Set(older)), `b.conflict-B-${STAMP1}-2`);
+    assert.equal(conflictName('c', 'A', ns(T1), new Set(older)), `c.conflict-A-${STAMP1}`);
+    assert.equal(conflictName('c', 'B', ns(T1), new Set(older)), `c.conflict-B-${STAMP1}`);
+  });
+
   test('the time is UTC whatever the local zone, cut (not rounded) to the second', () => {
     const tz = process.env.TZ;
     try {
