@@ -4,13 +4,12 @@
  * temporary is left (S14); once there is room, the next run finishes the job.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { TEMP_PREFIX } from '../../src/endpoint/local/listing.ts';
 import { tmpfs } from '../helpers/read-only.ts';
 import { tempDir } from '../helpers/tree.ts';
-import { cli, contents, makeTree, type Seen } from './helpers.ts';
+import { cli, contents, makeTree, type Seen, tempFiles } from './helpers.ts';
 
 const KB = 1024;
 
@@ -19,12 +18,6 @@ function files(dir: string, n: number, size: number): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < n; i++) out[`${dir}/f${i}`] = `${dir} ${i} `.padEnd(size, '.');
   return out;
-}
-
-function temporaries(root: string): string[] {
-  return readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((p) =>
-    p.split('/').some((name) => name.startsWith(TEMP_PREFIX)),
-  );
 }
 
 test('S14 a mirror onto a drive that fills up: exit 1 naming ENOSPC, no file half-written, an old version intact, no temporary left; with room the re-run completes', async (t) => {
@@ -51,13 +44,13 @@ test('S14 a mirror onto a drive that fills up: exit 1 naming ENOSPC, no file hal
   for (const [path, got] of Object.entries(seen))
     if (path !== 'doc') assert.deepEqual(got, want[path], `${path} is whole`);
   assert.ok(Object.keys(seen).length < Object.keys(want).length, 'the run stopped short');
-  assert.deepEqual(temporaries(B), []);
+  assert.deepEqual(tempFiles(B), []);
 
   rmSync(join(drive, 'filler'));
   const again = await cli(['mirror', A, B], { env });
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(contents(B), want);
-  assert.deepEqual(temporaries(B), []);
+  assert.deepEqual(tempFiles(B), []);
 });
 
 test('S14 a two-way sync onto a side that fills up: what did not fit is not taken for a deletion; with room the next sync brings it, deleting nothing on A', async (t) => {
@@ -71,7 +64,7 @@ test('S14 a two-way sync onto a side that fills up: what did not fit is not take
   const r = await cli(['sync', A, B], { env });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /^concord: B \S+: the target is full \(no space left, ENOSPC\)/m);
-  assert.deepEqual(temporaries(B), []);
+  assert.deepEqual(tempFiles(B), []);
   const want: Record<string, Seen> = {
     ...contents(A),
     'mine.txt': { kind: 'file', content: 'written on B' },
