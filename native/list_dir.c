@@ -22,6 +22,7 @@
 #include "hash_file.h"
 #include "malloc_pad.h"
 #include "set_times.h"
+#include "rename.h"
 #include "napi_util.h"
 
 // The layout of core/packed.ts: WORDS words per entry at these offsets.
@@ -565,7 +566,8 @@ NAPI_MODULE_INIT() {
       napi_set_named_property(env, exports, "listAsync", fn) != napi_ok ||
       !concord_copy_init(env, exports) || !concord_hash_init(env, exports) ||
       !concord_flock_init(env, exports) || !concord_sparse_init(env, exports) ||
-      !concord_malloc_pad_init(env, exports) || !concord_set_times_init(env, exports))
+      !concord_malloc_pad_init(env, exports) || !concord_set_times_init(env, exports) ||
+      !concord_rename_init(env, exports))
     return NULL;
   return exports;
 }

@@ -16,9 +16,11 @@ import {
   symlinkSync,
   unlinkSync,
 } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isWithin, type RelPath, relPathError, STATE_DIR } from '../core/path.ts';
 import { setMtime } from '../endpoint/local/copy-file.ts';
+import { nativeRename } from '../endpoint/local/native.ts';
 import { ConcordError, errText } from '../errors.ts';
 import { pickRestore, TRASH_DIR, type TrashItem } from './layout.ts';
 import { readItems, type Trash } from './read.ts';
@@ -174,6 +176,15 @@ function blockers(base: string, items: readonly TrashItem[]): string[] {
  * (rename would), and keeps the inode, so mode and mtime come back as they were.
  */
 function moveNoReplace(src: string, dst: string, shown: string): void {
+  // renameat2(RENAME_NOREPLACE) where the addon and the file system have it: no moment with
+  // both names, as link + unlink has (a restore killed there left the version in both places).
+  const errno = nativeRename()?.renameNoReplace(src, dst);
+  if (errno === 0) return;
+  if (errno === osConstants.errno.EEXIST)
+    throw new ConcordError(
+      'failed',
+      `${shown} appeared during the restore; it was not overwritten`,
+    );
   try {
     linkSync(src, dst);
   } catch (err) {

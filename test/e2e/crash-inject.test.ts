@@ -78,14 +78,13 @@ function isTemp(path: string): boolean {
   return path.split('/').some(isTempName);
 }
 
-/** How many times a run of `args` on a copy of its target makes each of `calls` (strace -c). */
-function callCounts(calls: string[], args: string[], dir: string): Map<string, number> {
-  const target = args[2] as string;
-  const copy = join(dir, 'count-target');
-  cpSync(target, copy, { recursive: true, preserveTimestamps: true });
-  const home = join(dir, 'count-home');
-  mkdirSync(home);
-  const out = join(dir, 'count.txt');
+/** How many times a run of `args` in `env` makes each of `calls` (strace -c). */
+function callCounts(
+  calls: string[],
+  args: string[],
+  home: string,
+  out: string,
+): Map<string, number> {
   const r = spawnSync(
     'strace',
     [
@@ -98,9 +97,7 @@ function callCounts(calls: string[], args: string[], dir: string): Map<string, n
       `trace=${calls.join(',')}`,
       process.execPath,
       CLI,
-      args[0] as string,
-      args[1] as string,
-      copy,
+      ...args,
     ],
     { env: { ...process.env, CONCORD_HOME: home }, encoding: 'utf8' },
   );
@@ -119,18 +116,59 @@ function strace(): boolean {
   return spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0;
 }
 
-test('S14 a mirror killed at the Nth call of each call that writes: every path old or new, never torn; the next run converges, no temporary left', async (t) => {
-  assert.ok(strace(), 'strace is installed (.ci/run installs it)');
-  const dir = tempDir(t, 'concord-crash-');
-  const A = join(dir, 'A');
-  const B0 = join(dir, 'B0');
-  makeTree(A, SOURCE);
-  symlinkSync('same', join(A, 'link'));
-  makeTree(B0, TARGET);
-  for (const root of [A, B0]) utimesSync(root, T, T);
-  const want = readTree(A, { meta: false });
-  const before = readTree(B0, { meta: false });
-  const counts = callCounts([...CALLS, ...LATE_CALLS], ['mirror', A, B0], dir);
+type Roots = { A: string; B: string };
+
+/** A copy of the roots and the state directory as they are before the run, under `tag`. */
+function copyOf(dir: string, roots: Roots, home: string, tag: string): Roots & { home: string } {
+  const to = { A: join(dir, `A-${tag}`), B: join(dir, `B-${tag}`), home: join(dir, `home-${tag}`) };
+  for (const [from, into] of [
+    [roots.A, to.A],
+    [roots.B, to.B],
+    [home, to.home],
+  ] as const)
+    cpSync(from, into, { recursive: true, preserveTimestamps: true });
+  return to;
+}
+
+/** Every file a root holds now (temporaries aside) is one of the versions it may hold. */
+function assertNothingTorn(root: string, versions: Record<string, Seen>[], where: string): void {
+  for (const [path, now] of Object.entries(readTree(root, { meta: false }))) {
+    if (now.kind !== 'file' || isTemp(path)) continue;
+    const may = versions.map((v) => v[path]).filter((s): s is Seen => s?.kind === 'file');
+    assert.ok(
+      may.some((s) => s.content === now.content),
+      `${where}: ${root}/${path} holds none of its old or new contents`,
+    );
+  }
+}
+
+function withoutTemps(root: string): Record<string, Seen> {
+  return Object.fromEntries(
+    Object.entries(readTree(root, { meta: false })).filter(([p]) => !isTemp(p)),
+  );
+}
+
+/**
+ * Runs `concord <command> A B` on a copy of `roots` and `home` killed at every point, checks S14
+ * on both roots against their contents before and after a clean run (`done`), then runs once
+ * more without strace and expects `done` on both sides and no temporary. Returns how many kills
+ * left a root part-written.
+ */
+async function killEverywhere(
+  dir: string,
+  command: string,
+  roots: Roots,
+  home: string,
+): Promise<{ points: number; midway: number }> {
+  const clean = copyOf(dir, roots, home, 'clean');
+  const counts = callCounts(
+    [...CALLS, ...LATE_CALLS],
+    [command, clean.A, clean.B],
+    clean.home,
+    join(dir, 'counts.txt'),
+  );
+  const done = { A: withoutTemps(clean.A), B: withoutTemps(clean.B) };
+  const before = { A: withoutTemps(roots.A), B: withoutTemps(roots.B) };
   const points: [string, number][] = [];
   for (const call of CALLS)
     for (let n = 1; n <= Math.min(counts.get(call) ?? 0, PER_CALL); n++) points.push([call, n]);
@@ -140,35 +178,84 @@ test('S14 a mirror killed at the Nth call of each call that writes: every path o
   }
   let midway = 0;
   for (const [call, n] of points) {
-    const B = join(dir, `B-${call}-${n}`);
-    const home = join(dir, `home-${call}-${n}`);
-    cpSync(B0, B, { recursive: true, preserveTimestamps: true });
-    mkdirSync(home);
-    const r = spawnSync('strace', [...injectKill(call, n), process.execPath, CLI, 'mirror', A, B], {
-      env: { ...process.env, CONCORD_HOME: home },
-      encoding: 'utf8',
-    });
-    const where = `killed at ${call} #${n}`;
-    const seen = readTree(B, { meta: false });
-    for (const [path, now] of Object.entries(seen)) {
-      if (now.kind !== 'file' || isTemp(path)) continue;
-      const was = [want[path], before[path]].filter((s): s is Seen => s?.kind === 'file');
-      assert.ok(
-        was.some((s) => s.content === now.content),
-        `${where}: ${path} holds neither its old nor its new content`,
-      );
-    }
+    const at = copyOf(dir, roots, home, `${call}-${n}`);
+    const env = { CONCORD_HOME: at.home };
+    const r = spawnSync(
+      'strace',
+      [...injectKill(call, n), process.execPath, CLI, command, at.A, at.B],
+      {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      },
+    );
+    const where = `${command} killed at ${call} #${n}`;
+    const versions = [before.A, before.B, done.A, done.B];
+    assertNothingTorn(at.A, versions, where);
+    assertNothingTorn(at.B, versions, where);
     if (r.signal === 'SIGKILL' || r.status === 137) {
-      const clean = Object.fromEntries(Object.entries(seen).filter(([p]) => !isTemp(p)));
-      if (!isDeepStrictEqual(clean, before) && !isDeepStrictEqual(clean, want)) midway++;
+      const now = { A: withoutTemps(at.A), B: withoutTemps(at.B) };
+      const written = (s: 'A' | 'B') =>
+        !isDeepStrictEqual(now[s], before[s]) && !isDeepStrictEqual(now[s], done[s]);
+      if (written('A') || written('B')) midway++;
     }
-    const again = await cli(['mirror', A, B], { env: { CONCORD_HOME: home } });
+    const again = await cli([command, at.A, at.B], { env });
     assert.equal(again.code, 0, `${where}, then a run: ${again.stderr}`);
-    assert.deepEqual(readTree(B, { meta: false }), want, where);
-    assert.deepEqual(tempFiles(B), [], where);
-    rmSync(B, { recursive: true, force: true });
+    assert.deepEqual(withoutTemps(at.A), done.A, `${where}: A`);
+    assert.deepEqual(withoutTemps(at.B), done.B, `${where}: B`);
+    assert.deepEqual([...tempFiles(at.A), ...tempFiles(at.B)], [], where);
+    for (const p of [at.A, at.B, at.home]) rmSync(p, { recursive: true, force: true });
   }
-  t.diagnostic(`${points.length} kill points, ${midway} of them with part of B written`);
+  return { points: points.length, midway };
+}
+
+test('S14 a mirror killed at the Nth call of each call that writes: every path old or new, never torn; the next run converges, no temporary left', async (t) => {
+  assert.ok(strace(), 'strace is installed (.ci/run installs it)');
+  const dir = tempDir(t, 'concord-crash-');
+  const roots = { A: join(dir, 'A'), B: join(dir, 'B') };
+  makeTree(roots.A, SOURCE);
+  symlinkSync('same', join(roots.A, 'link'));
+  makeTree(roots.B, TARGET);
+  for (const root of [roots.A, roots.B]) utimesSync(root, T, T);
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const { points, midway } = await killEverywhere(dir, 'mirror', roots, home);
+  t.diagnostic(`${points} kill points, ${midway} of them with part of B written`);
   // Many points kill it with part of B written: the cases S14 is about.
-  assert.ok(midway >= 10, `${midway} of ${points.length} runs were killed mid-apply`);
+  assert.ok(midway >= 10, `${midway} of ${points} runs were killed mid-apply`);
+});
+
+test('S14 a two-way sync killed at the Nth call of each call that writes: both sides old or new, never torn; the next sync converges to what an unbroken one makes', async (t) => {
+  assert.ok(strace(), 'strace is installed (.ci/run installs it)');
+  const dir = tempDir(t, 'concord-crash-');
+  const roots = { A: join(dir, 'A'), B: join(dir, 'B') };
+  makeTree(roots.A, {
+    'docs/a.txt': { content: 'a', mtime: T },
+    'docs/b.txt': { content: 'b', mtime: T },
+    'both.txt': { content: 'base', mtime: T },
+    'gone-on-b.txt': { content: 'g', mtime: T },
+    'dir/x': { content: 'x', mtime: T },
+  });
+  for (const root of [roots.A]) utimesSync(root, T, T);
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const first = await cli(['sync', roots.A, roots.B], { env: { CONCORD_HOME: home } });
+  assert.equal(first.code, 0, first.stderr);
+  // Then both sides change: new files, edits, a deletion, a conflict, a kind change.
+  makeTree(roots.A, {
+    'docs/a.txt': { content: 'a, edited on A', mtime: T + 10 },
+    'new-on-a/1': 'one',
+    'new-on-a/2': 'two',
+    'both.txt': { content: 'edited on A', mtime: T + 20 },
+  });
+  makeTree(roots.B, {
+    'docs/b.txt': { content: 'b, edited on B', mtime: T + 10 },
+    'new-on-b': 'three',
+    'both.txt': { content: 'edited on B', mtime: T + 30 },
+  });
+  rmSync(join(roots.B, 'gone-on-b.txt'));
+  rmSync(join(roots.A, 'dir'), { recursive: true });
+  makeTree(roots.A, { dir: 'a file now' });
+  const { points, midway } = await killEverywhere(dir, 'sync', roots, home);
+  t.diagnostic(`${points} kill points, ${midway} of them with part of A or B written`);
+  assert.ok(midway >= 10, `${midway} of ${points} runs were killed mid-apply`);
 });

@@ -104,6 +104,14 @@ export interface NativeTimes {
   setTimes(absPath: string, seconds: bigint, nanoseconds: number, follow: boolean): number;
 }
 
+export interface NativeRename {
+  /**
+   * renameat2 with RENAME_NOREPLACE (native/rename.c): 0, or the errno (EEXIST: something is at
+   * `to`; EINVAL, ENOSYS or EOPNOTSUPP: the file system cannot).
+   */
+  renameNoReplace(fromAbsPath: string, toAbsPath: string): number;
+}
+
 /** The calls of native/copy_small.c and hash_file.c, by the index their results give. */
 export const NATIVE_CALLS = [
   'open',
@@ -127,7 +135,8 @@ type Addon = Partial<
     NativeLocker &
     NativeSparseCopier &
     NativeMalloc &
-    NativeTimes
+    NativeTimes &
+    NativeRename
 >;
 
 let loaded: Addon | null | undefined;
@@ -190,6 +199,11 @@ export function nativeMalloc(): NativeMalloc | undefined {
 export function nativeTimes(): NativeTimes | undefined {
   const addon = nativeAddon();
   return typeof addon?.setTimes === 'function' ? (addon as NativeTimes) : undefined;
+}
+
+export function nativeRename(): NativeRename | undefined {
+  const addon = nativeAddon();
+  return typeof addon?.renameNoReplace === 'function' ? (addon as NativeRename) : undefined;
 }
 
 function nativeAddon() {
