@@ -174,6 +174,7 @@ export class Catalog {
           });
       }
       const readonly = o.readonly ?? false;
+      if (readonly) rollBackHotJournal(file);
       db = new Database(file, { timeout: 5000, readonly, fileMustExist: !o.create });
       if (!readonly) {
         // A rollback journal, not WAL: with WAL even a reader creates files beside the
@@ -489,4 +490,22 @@ function toVersion(r: VersionRow): Version {
     captured: r.captured,
     displaced: r.displaced ?? undefined,
   };
+}
+
+/**
+ * A run killed before its last commit finished leaves the rollback journal beside the catalog
+ * ("hot"): the next reader must roll it back first, and a read-only connection cannot, so
+ * `versions` and the checks of `backup` and `restore` failed with SQLITE_READONLY_ROLLBACK
+ * ("attempt to write a readonly database") until something wrote. A read on a read-write
+ * connection rolls it back: the catalog is then as of the last commit, which the next run
+ * settles against the tree (settle.ts). Found by test/e2e/crash-inject.test.ts.
+ */
+function rollBackHotJournal(file: string): void {
+  if (!((statSync(`${file}-journal`, { throwIfNoEntry: false })?.size ?? 0) > 0)) return;
+  const db = new Database(file, { timeout: 5000, fileMustExist: true });
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } finally {
+    db.close();
+  }
 }

@@ -159,6 +159,8 @@ async function killEverywhere(
   command: string,
   roots: Roots,
   home: string,
+  /** More to check of B once the run after the crash is done. */
+  after?: (B: string) => Promise<void>,
 ): Promise<{ points: number; midway: number }> {
   const clean = copyOf(dir, roots, home, 'clean');
   const counts = callCounts(
@@ -203,6 +205,7 @@ async function killEverywhere(
     assert.deepEqual(withoutTemps(at.A), done.A, `${where}: A`);
     assert.deepEqual(withoutTemps(at.B), done.B, `${where}: B`);
     assert.deepEqual([...tempFiles(at.A), ...tempFiles(at.B)], [], where);
+    await after?.(at.B);
     for (const p of [at.A, at.B, at.home]) rmSync(p, { recursive: true, force: true });
   }
   return { points: points.length, midway };
@@ -258,4 +261,33 @@ test('S14 a two-way sync killed at the Nth call of each call that writes: both s
   const { points, midway } = await killEverywhere(dir, 'sync', roots, home);
   t.diagnostic(`${points} kill points, ${midway} of them with part of A or B written`);
   assert.ok(midway >= 10, `${midway} of ${points} runs were killed mid-apply`);
+});
+
+test('S14 a backup killed at the Nth call of each call that writes: B old or new, never torn; the next backup converges and its history still reads', async (t) => {
+  assert.ok(strace(), 'strace is installed (.ci/run installs it)');
+  const dir = tempDir(t, 'concord-crash-');
+  const roots = { A: join(dir, 'A'), B: join(dir, 'B') };
+  makeTree(roots.A, { ...SOURCE, upd: { content: 'first version', mtime: T } });
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const first = await cli(['backup', roots.A, roots.B], { env: { CONCORD_HOME: home } });
+  assert.equal(first.code, 0, first.stderr);
+  // Then A changes: an edit (the old version goes to history), a deletion, new files.
+  makeTree(roots.A, {
+    upd: { content: 'second version', mtime: T + 10 },
+    'd/new1': { content: 'new 1, edited', mtime: T + 10 },
+    'd/new2': { content: 'new 2, edited', mtime: T + 10 },
+    'e/5': 'five',
+    'e/6': 'six',
+    'e/7': 'seven',
+  });
+  rmSync(join(roots.A, 'same'));
+  rmSync(join(roots.A, 'd', 'new3'));
+  const { points, midway } = await killEverywhere(dir, 'backup', roots, home, async (B) => {
+    const r = await cli(['versions', B, 'upd']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /kept +upd/, 'the first version is in the history');
+  });
+  t.diagnostic(`${points} kill points, ${midway} of them with part of B written`);
+  assert.ok(midway >= 5, `${midway} of ${points} runs were killed mid-apply`);
 });
