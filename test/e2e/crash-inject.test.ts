@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { isTempName } from '../../src/endpoint/local/listing.ts';
 import { CLI } from '../helpers/tree.ts';
@@ -82,7 +82,7 @@ function isTemp(path: string): boolean {
 function callCounts(
   calls: string[],
   args: string[],
-  home: string,
+  env: Record<string, string>,
   out: string,
 ): Map<string, number> {
   const r = spawnSync(
@@ -99,7 +99,7 @@ function callCounts(
       CLI,
       ...args,
     ],
-    { env: { ...process.env, CONCORD_HOME: home }, encoding: 'utf8' },
+    { env: { ...process.env, ...env }, encoding: 'utf8' },
   );
   assert.equal(r.status, 0, r.stderr);
   const counts = new Map<string, number>();
@@ -159,14 +159,18 @@ async function killEverywhere(
   command: string,
   roots: Roots,
   home: string,
-  /** More to check of B once the run after the crash is done. */
-  after?: (B: string) => Promise<void>,
+  o: {
+    /** More to check of B once the run after the crash is done. */
+    after?: (B: string) => Promise<void>;
+    /** For every run: CONCORD_NATIVE=0 takes the paths of a machine without the addon. */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<{ points: number; midway: number }> {
   const clean = copyOf(dir, roots, home, 'clean');
   const counts = callCounts(
     [...CALLS, ...LATE_CALLS],
     [command, clean.A, clean.B],
-    clean.home,
+    { ...o.env, CONCORD_HOME: clean.home },
     join(dir, 'counts.txt'),
   );
   const done = { A: withoutTemps(clean.A), B: withoutTemps(clean.B) };
@@ -181,7 +185,7 @@ async function killEverywhere(
   let midway = 0;
   for (const [call, n] of points) {
     const at = copyOf(dir, roots, home, `${call}-${n}`);
-    const env = { CONCORD_HOME: at.home };
+    const env = { ...o.env, CONCORD_HOME: at.home };
     const r = spawnSync(
       'strace',
       [...injectKill(call, n), process.execPath, CLI, command, at.A, at.B],
@@ -205,14 +209,14 @@ async function killEverywhere(
     assert.deepEqual(withoutTemps(at.A), done.A, `${where}: A`);
     assert.deepEqual(withoutTemps(at.B), done.B, `${where}: B`);
     assert.deepEqual([...tempFiles(at.A), ...tempFiles(at.B)], [], where);
-    await after?.(at.B);
+    await o.after?.(at.B);
     for (const p of [at.A, at.B, at.home]) rmSync(p, { recursive: true, force: true });
   }
   return { points: points.length, midway };
 }
 
-test('S14 a mirror killed at the Nth call of each call that writes: every path old or new, never torn; the next run converges, no temporary left', async (t) => {
-  assert.ok(strace(), 'strace is installed (.ci/run installs it)');
+/** The mirror's roots: every kind of change a mirror makes (SOURCE onto TARGET). */
+function mirrorCase(t: TestContext): { dir: string; roots: Roots; home: string } {
   const dir = tempDir(t, 'concord-crash-');
   const roots = { A: join(dir, 'A'), B: join(dir, 'B') };
   makeTree(roots.A, SOURCE);
@@ -221,9 +225,24 @@ test('S14 a mirror killed at the Nth call of each call that writes: every path o
   for (const root of [roots.A, roots.B]) utimesSync(root, T, T);
   const home = join(dir, 'home');
   mkdirSync(home);
+  return { dir, roots, home };
+}
+
+test('S14 a mirror killed at the Nth call of each call that writes: every path old or new, never torn; the next run converges, no temporary left', async (t) => {
+  assert.ok(strace(), 'strace is installed (.ci/run installs it)');
+  const { dir, roots, home } = mirrorCase(t);
   const { points, midway } = await killEverywhere(dir, 'mirror', roots, home);
   t.diagnostic(`${points} kill points, ${midway} of them with part of B written`);
   // Many points kill it with part of B written: the cases S14 is about.
+  assert.ok(midway >= 10, `${midway} of ${points} runs were killed mid-apply`);
+});
+
+test('S14 the same without the addon (CONCORD_NATIVE=0: copies in worker threads, listings in JavaScript)', async (t) => {
+  assert.ok(strace(), 'strace is installed (.ci/run installs it)');
+  const { dir, roots, home } = mirrorCase(t);
+  const env = { CONCORD_NATIVE: '0' };
+  const { points, midway } = await killEverywhere(dir, 'mirror', roots, home, { env });
+  t.diagnostic(`${points} kill points, ${midway} of them with part of B written`);
   assert.ok(midway >= 10, `${midway} of ${points} runs were killed mid-apply`);
 });
 
@@ -283,10 +302,12 @@ test('S14 a backup killed at the Nth call of each call that writes: B old or new
   });
   rmSync(join(roots.A, 'same'));
   rmSync(join(roots.A, 'd', 'new3'));
-  const { points, midway } = await killEverywhere(dir, 'backup', roots, home, async (B) => {
-    const r = await cli(['versions', B, 'upd']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /kept +upd/, 'the first version is in the history');
+  const { points, midway } = await killEverywhere(dir, 'backup', roots, home, {
+    after: async (B) => {
+      const r = await cli(['versions', B, 'upd']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /kept +upd/, 'the first version is in the history');
+    },
   });
   t.diagnostic(`${points} kill points, ${midway} of them with part of B written`);
   assert.ok(midway >= 5, `${midway} of ${points} runs were killed mid-apply`);
