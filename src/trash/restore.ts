@@ -6,21 +6,17 @@
 import {
   constants,
   copyFileSync,
-  linkSync,
   lstatSync,
   mkdirSync,
   readlinkSync,
-  renameSync,
   rmdirSync,
   type Stats,
   symlinkSync,
   unlinkSync,
 } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isWithin, type RelPath, relPathError, STATE_DIR } from '../core/path.ts';
-import { setMtime } from '../endpoint/local/copy-file.ts';
-import { nativeRename } from '../endpoint/local/native.ts';
+import { renameNoReplace, setMtime } from '../endpoint/local/copy-file.ts';
 import { ConcordError, errText } from '../errors.ts';
 import { pickRestore, TRASH_DIR, type TrashItem } from './layout.ts';
 import { readItems, type Trash } from './read.ts';
@@ -172,38 +168,23 @@ function blockers(base: string, items: readonly TrashItem[]): string[] {
 }
 
 /**
- * Moves a trashed version to `dst` unless something is there: link + unlink never replaces
- * (rename would), and keeps the inode, so mode and mtime come back as they were.
+ * Moves a trashed version to `dst` unless something is there (renameNoReplace), which keeps the
+ * inode, so mode and mtime come back as they were; onto another file system, a copy.
  */
 function moveNoReplace(src: string, dst: string, shown: string): void {
-  // renameat2(RENAME_NOREPLACE) where the addon and the file system have it: no moment with
-  // both names, as link + unlink has (a restore killed there left the version in both places).
-  const errno = nativeRename()?.renameNoReplace(src, dst);
-  if (errno === 0) return;
-  if (errno === osConstants.errno.EEXIST)
+  let moved: boolean;
+  try {
+    moved = renameNoReplace(src, dst);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    copyAcross(src, dst);
+    return;
+  }
+  if (!moved)
     throw new ConcordError(
       'failed',
       `${shown} appeared during the restore; it was not overwritten`,
     );
-  try {
-    linkSync(src, dst);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST')
-      throw new ConcordError(
-        'failed',
-        `${shown} appeared during the restore; it was not overwritten`,
-      );
-    if (code === 'EXDEV') {
-      copyAcross(src, dst);
-      return;
-    }
-    if (code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOTSUP') throw err;
-    // A file system without hard links: the check above is as close as rename gets.
-    renameSync(src, dst);
-    return;
-  }
-  unlinkSync(src);
 }
 
 /** --to on another file system: a copy that keeps mode and mtime, then the trashed one goes. */

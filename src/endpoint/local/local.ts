@@ -2,7 +2,6 @@ import {
   chmodSync,
   closeSync,
   fstatSync,
-  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -11,7 +10,6 @@ import {
   rmdirSync,
   unlinkSync,
 } from 'node:fs';
-import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { foldName } from '../../core/case-fold.ts';
 import type { Entry, Meta } from '../../core/entry.ts';
@@ -31,6 +29,7 @@ import {
   type BytesHasher,
   type Copied,
   copyFileAtomic,
+  renameNoReplace,
   SMALL_FILE,
   setMtime,
   symlinkAtomic,
@@ -38,14 +37,7 @@ import {
 } from './copy-file.ts';
 import { FileHasher } from './hash-file.ts';
 import { isTempName, listDirPacked, tryUnlink, unpackListing } from './listing.ts';
-import {
-  type NativeHasher,
-  nativeCopier,
-  nativeHasher,
-  nativeLister,
-  nativeRename,
-  systemError,
-} from './native.ts';
+import { type NativeHasher, nativeCopier, nativeHasher, nativeLister } from './native.ts';
 import { NativeCopies } from './native-copy.ts';
 import { NativeHashes, nativeHashFile } from './native-hash.ts';
 import { NativeWalkAhead } from './native-walk.ts';
@@ -83,10 +75,6 @@ export interface LocalOptions {
    */
   native?: boolean;
 }
-
-const osErrno = constants.errno;
-/** What renameat2 answers where the file system has no RENAME_NOREPLACE (some FUSE drivers). */
-const NO_RENAME_NOREPLACE = new Set([osErrno.EINVAL, osErrno.ENOSYS, osErrno.EOPNOTSUPP]);
 
 /**
  * A root on the local file system. Calls are synchronous underneath (on 2 cores a loop of sync
@@ -319,36 +307,8 @@ export class LocalEndpoint implements Endpoint {
       return;
     }
     checkPrecondition(dst, ABSENT, to);
-    // One call that never replaces what appeared at `to` since the check (rename would), and
-    // leaves no moment with both names: link + unlink, its stand-in below, did, and a run
-    // killed there left a second name that the next two-way run took for a new file.
-    const native = this.opts.native === false ? undefined : nativeRename();
-    const errno = native?.renameNoReplace(src, dst);
-    if (errno === 0) return;
-    if (errno === osErrno.EEXIST)
+    if (!renameNoReplace(src, dst, this.opts.native !== false))
       throw new ChangedDuringSync('target', `${to} appeared on the target during the sync`);
-    if (errno !== undefined && !NO_RENAME_NOREPLACE.has(errno))
-      throw systemError(errno, 'rename', src);
-    if (pre.type === 'same' && pre.entry.kind !== 'dir') {
-      // link + unlink never replaces what appeared at `to` since the check (rename would).
-      try {
-        linkSync(src, dst);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST')
-          throw new ChangedDuringSync('target', `${to} appeared on the target during the sync`);
-        if (
-          !['EPERM', 'EXDEV', 'EMLINK', 'ENOTSUP'].includes(
-            String((err as NodeJS.ErrnoException).code),
-          )
-        )
-          throw err;
-        renameSync(src, dst);
-        return;
-      }
-      unlinkSync(src);
-      return;
-    }
-    renameSync(src, dst);
   }
 
   async discard(path: RelPath): Promise<void> {
