@@ -151,26 +151,17 @@ let forLocks: Addon | null | undefined;
  * to the open directory, and builds no object per entry.
  */
 export function nativeLister(): NativeLister | undefined {
-  const addon = nativeAddon();
-  return typeof addon?.list === 'function' && typeof addon.listAsync === 'function'
-    ? (addon as NativeLister)
-    : undefined;
+  return part<NativeLister>(nativeAddon(), 'list', 'listAsync');
 }
 
 /** The same addon's small-file copy, under the same conditions as nativeLister. */
 export function nativeCopier(): NativeCopier | undefined {
-  const addon = nativeAddon();
-  return typeof addon?.copyAsync === 'function' ? (addon as NativeCopier) : undefined;
+  return part<NativeCopier>(nativeAddon(), 'copyAsync');
 }
 
 /** The same addon's file hash, under the same conditions as nativeLister. */
 export function nativeHasher(): NativeHasher | undefined {
-  const addon = nativeAddon();
-  return typeof addon?.hashFile === 'function' &&
-    typeof addon.hashBytes === 'function' &&
-    typeof addon.hashAsync === 'function'
-    ? (addon as NativeHasher)
-    : undefined;
+  return part<NativeHasher>(nativeAddon(), 'hashFile', 'hashBytes', 'hashAsync');
 }
 
 /**
@@ -180,30 +171,44 @@ export function nativeHasher(): NativeHasher | undefined {
 export function nativeLocker(): NativeLocker | undefined {
   if (forLocks === undefined)
     forLocks = nativeAddon() ?? (process.platform === 'linux' ? requireAddon() : null);
-  return typeof forLocks?.flockNb === 'function' ? (forLocks as NativeLocker) : undefined;
+  return part<NativeLocker>(forLocks ?? undefined, 'flockNb');
 }
 
 /** The same addon's sparse copy, under the same conditions as nativeLister. */
 export function nativeSparseCopier(): NativeSparseCopier | undefined {
-  const addon = nativeAddon();
-  return typeof addon?.copySparse === 'function' ? (addon as NativeSparseCopier) : undefined;
+  return part<NativeSparseCopier>(nativeAddon(), 'copySparse');
 }
 
 /** The same addon's malloc tuning, under the same conditions as nativeLister. */
 export function nativeMalloc(): NativeMalloc | undefined {
-  const addon = nativeAddon();
-  return typeof addon?.mallocTopPad === 'function' ? (addon as NativeMalloc) : undefined;
+  return part<NativeMalloc>(nativeAddon(), 'mallocTopPad');
 }
 
 /** The same addon's utimensat, under the same conditions as nativeLister. */
 export function nativeTimes(): NativeTimes | undefined {
-  const addon = nativeAddon();
-  return typeof addon?.setTimes === 'function' ? (addon as NativeTimes) : undefined;
+  return part<NativeTimes>(nativeAddon(), 'setTimes');
 }
 
+/** The same addon's renameat2(RENAME_NOREPLACE), under the same conditions as nativeLister. */
 export function nativeRename(): NativeRename | undefined {
-  const addon = nativeAddon();
-  return typeof addon?.renameNoReplace === 'function' ? (addon as NativeRename) : undefined;
+  return part<NativeRename>(nativeAddon(), 'renameNoReplace');
+}
+
+/**
+ * The addon as `T` when it holds the calls `a`, `b` and `c` (an older build holds fewer). Named
+ * parameters, not a rest array or a closure: this is asked once per file hashed or copied.
+ */
+function part<T>(
+  addon: Addon | undefined,
+  a: keyof Addon,
+  b: keyof Addon = a,
+  c: keyof Addon = a,
+): T | undefined {
+  return typeof addon?.[a] === 'function' &&
+    typeof addon[b] === 'function' &&
+    typeof addon[c] === 'function'
+    ? (addon as T)
+    : undefined;
 }
 
 function nativeAddon() {
