@@ -95,12 +95,11 @@ export class DirCache {
       // Keys only for files with a row to hold them against: kept for a directory of 100,000
       // new files, they were ~70 MB of a first --checksum run's peak (each a tree of strings).
       let from = this.known.get(e.name);
-      const key = from && stampKey(e, dev);
-      let hash = from && key && reusableHash(from, e, key);
+      let hash = from && reusableHash(from, e, stampKey(e, dev));
       // Files of a renamed directory keep inode and ctime: found by inode, their hash holds.
       if (hash === undefined && !from?.stat.startsWith(`${dev}:${e.ino}:`)) {
         from = index.byInode(dev, e.ino);
-        hash = from && reusableHash(from, e, key ?? stampKey(e, dev));
+        hash = from && reusableHash(from, e, stampKey(e, dev));
       }
       if (hash === undefined || !from) unknown.push(e);
       else {
