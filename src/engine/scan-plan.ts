@@ -26,7 +26,7 @@ import type { Endpoint, Listing, PackedListing } from '../endpoint/endpoint.ts';
 import type { Emit } from '../jobs/events.ts';
 import { DirCache, finishScan, type HashCache, indexedHashes } from '../scan/hash-cache.ts';
 import { hashOrReport } from '../scan/hash-entry.ts';
-import { HASH_BATCH, inBatches } from './in-batches.ts';
+import { HASH_BATCH, inBatches } from '../scan/in-batches.ts';
 
 export interface ScanPlanOptions {
   mode: OneWayMode;

@@ -49,8 +49,8 @@ import type { Endpoint, Listing, PackedListing } from '../endpoint/endpoint.ts';
 import { ConcordError } from '../errors.ts';
 import type { AncestorStore } from '../index/ancestors.ts';
 import { hashOrReport } from '../scan/hash-entry.ts';
+import { HASH_BATCH, inBatches } from '../scan/in-batches.ts';
 import { listingDigest } from '../scan/listing-digest.ts';
-import { HASH_BATCH, inBatches } from './in-batches.ts';
 import { type Deps, type Summary, stoppable } from './oneway.ts';
 import { dirIndices, keepsAll } from './scan-plan.ts';
 

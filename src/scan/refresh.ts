@@ -2,9 +2,9 @@ import type { FilterSpec } from '../core/filter.ts';
 import { join } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
 import type { Endpoint } from '../endpoint/endpoint.ts';
-import { HASH_BATCH, inBatches } from '../engine/in-batches.ts';
 import { DirCache, finishScan, type HashCache } from './hash-cache.ts';
 import { hashOrReport } from './hash-entry.ts';
+import { HASH_BATCH, inBatches } from './in-batches.ts';
 import { walkRoot } from './walk.ts';
 
 export interface IndexCounts {
