@@ -141,7 +141,8 @@ export class Catalog {
   static open(root: string, shown: string, o: { create: boolean; readonly?: boolean }): Catalog {
     const historyDir = join(root, HISTORY_DIR);
     const file = join(historyDir, CATALOG_FILE);
-    if (!o.create && !existsSync(file)) {
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (!o.create && !st) {
       throw new ConcordError(
         'bad-root',
         'is not a backup root (it has no .concord/history/catalog.db)',
@@ -153,7 +154,7 @@ export class Catalog {
     }
     // Made whole (createDatabaseFile), a catalog of 0 bytes was cut short: opened, it read as
     // a new, empty history, or failed on a missing table with advice about permissions.
-    if (statSync(file, { throwIfNoEntry: false })?.size === 0) {
+    if (st?.size === 0) {
       throw new ConcordError(
         'state',
         'the backup catalog is empty (0 bytes): it was cut short, and its list of versions with it',
@@ -167,7 +168,7 @@ export class Catalog {
     try {
       if (o.create) {
         mkdirSync(historyDir, { recursive: true });
-        if (!existsSync(file))
+        if (!st)
           createDatabaseFile(file, (fresh) => {
             fresh.pragma('journal_mode = DELETE');
             fresh.exec(SCHEMA);

@@ -78,7 +78,7 @@ export function openStateDb(home: string, o: OpenOptions = {}): StateDb {
  * and opening it would have made a new one in its place, silently forgetting the pairs and
  * their last-synced states. It is refused, and `index --rebuild` keeps it aside.
  */
-export function emptyStateDb(file: string): ConcordError {
+function emptyStateDb(file: string): ConcordError {
   return new ConcordError('state', 'the state database is empty (0 bytes): it was cut short', {
     path: file,
     hint: 'run `concord index --rebuild ROOT`: it keeps the empty file beside the new one',
