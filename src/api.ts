@@ -5,6 +5,7 @@ import type { FilterRule } from './core/filter.ts';
 import type { OneWayMode } from './core/oneway.ts';
 import type { Problem } from './core/problem.ts';
 import { LocalEndpoint, STATE_DIR } from './endpoint/local/local.ts';
+import { finishMoves } from './endpoint/local/move.ts';
 import { WorkerPool } from './endpoint/local/pool.ts';
 import { lstatOrUndefined } from './endpoint/local/stat.ts';
 import {
@@ -88,6 +89,8 @@ export async function openLocalRun(a: string, b: string, o: LocalSyncOptions) {
     now: o.now,
     lockWaitMs: o.lockWaitMs,
   });
+  // Under the lock, before the scan: a move a killed run left half done would show as a new file.
+  if (!o.dryRun && roots.dstExists) finishMoves(roots.dst);
   const filter = leaveStateDirOut(rules, o.home ?? concordHome(), [roots.src, roots.dst]);
   const now = o.now ?? Date.now;
   const dryRun = o.dryRun ?? false;

@@ -7,6 +7,7 @@ import type { FilterRule } from './core/filter.ts';
 import { STATE_DIR } from './core/path.ts';
 import type { Conflict } from './core/reconcile.ts';
 import { LocalEndpoint } from './endpoint/local/local.ts';
+import { finishMoves } from './endpoint/local/move.ts';
 import { WorkerPool } from './endpoint/local/pool.ts';
 import type { Deps } from './engine/oneway.ts';
 import { assertWritable, resolveLocalRoots } from './engine/roots.ts';
@@ -144,6 +145,9 @@ export async function openTwoWayLocal(
       }
       idA = ensureRootId(roots.src);
       idB = ensureRootId(roots.dst);
+      // Before the scan: a move a killed run left half done would show as a new file.
+      finishMoves(roots.src);
+      finishMoves(roots.dst);
     }
     let pair: Pair | undefined = found?.pair;
     let swapped = found?.swapped ?? false;

@@ -16,7 +16,8 @@ import {
 } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isWithin, type RelPath, relPathError, STATE_DIR } from '../core/path.ts';
-import { renameNoReplace, setMtime } from '../endpoint/local/copy-file.ts';
+import { setMtime } from '../endpoint/local/copy-file.ts';
+import { renameNoReplace } from '../endpoint/local/move.ts';
 import { ConcordError, errText } from '../errors.ts';
 import { pickRestore, TRASH_DIR, type TrashItem } from './layout.ts';
 import { readItems, type Trash } from './read.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { renameNoReplace } from '../../src/endpoint/local/copy-file.ts';
+import { renameNoReplace } from '../../src/endpoint/local/move.ts';
 import { tempDir } from '../helpers/tree.ts';
 
 // With the addon (renameat2) and without it (link + unlink, or rename for a directory).
@@ -14,10 +14,10 @@ for (const native of [true, false]) {
     writeFileSync(a, 'moving');
     writeFileSync(taken, 'was there first');
     const ino = lstatSync(a).ino;
-    assert.equal(renameNoReplace(a, taken, native), false);
+    assert.equal(renameNoReplace(a, taken, { native }), false);
     assert.equal(readFileSync(taken, 'utf8'), 'was there first');
     assert.equal(readFileSync(a, 'utf8'), 'moving', 'and the source stays');
-    assert.equal(renameNoReplace(a, b, native), true);
+    assert.equal(renameNoReplace(a, b, { native }), true);
     assert.equal(existsSync(a), false, 'one name, not two');
     assert.equal(lstatSync(b).ino, ino);
 
@@ -27,10 +27,10 @@ for (const native of [true, false]) {
     mkdirSync(empty);
     // rename(2) replaces an empty directory: renameat2 does not.
     if (native) {
-      assert.equal(renameNoReplace(d, empty, native), false);
+      assert.equal(renameNoReplace(d, empty, { native }), false);
       assert.ok(existsSync(join(d, 'inside')));
     }
-    assert.equal(renameNoReplace(d, e, native), true);
+    assert.equal(renameNoReplace(d, e, { native }), true);
     assert.equal(readFileSync(join(e, 'inside'), 'utf8'), 'x');
   });
 }

@@ -15,11 +15,9 @@ import {
   renameSync,
   statSync,
   symlinkSync,
-  unlinkSync,
   utimesSync,
   writeSync,
 } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Entry } from '../../core/entry.ts';
 import { numberedName } from '../../core/path.ts';
@@ -27,7 +25,7 @@ import type { Precondition } from '../../core/plan.ts';
 import { nodeCrypto } from '../../node-crypto.ts';
 import { ChangedDuringSync } from '../endpoint.ts';
 import { TEMP_PREFIX, tryUnlink } from './listing.ts';
-import { nativeRename, nativeSparseCopier, nativeTimes, systemError } from './native.ts';
+import { nativeSparseCopier, nativeTimes, systemError } from './native.ts';
 import { splitTime } from './native-batch.ts';
 import { checkPrecondition } from './precondition.ts';
 import { lstatOrUndefined, OPEN_TO_READ, unchangedFile } from './stat.ts';
@@ -296,41 +294,6 @@ export function setMtime(abs: string, ns: bigint, follow = true, native = true):
     if (errno !== 0) throw systemError(errno, 'utimensat', abs);
   } else if (follow) utimesSync(abs, nowSeconds(), toSeconds(ns));
   else lutimesSync(abs, nowSeconds(), toSeconds(ns));
-}
-
-/** What renameat2 answers where the file system has no RENAME_NOREPLACE (some FUSE drivers). */
-const NO_RENAME_NOREPLACE = new Set([
-  osConstants.errno.EINVAL,
-  osConstants.errno.ENOSYS,
-  osConstants.errno.EOPNOTSUPP,
-]);
-
-/**
- * Renames `src` to `dst` unless something is at `dst` (then false, both left as they are): a
- * move that must not replace what appeared since the plan looked (S16), rename(2) would.
- * renameat2(RENAME_NOREPLACE) through the addon is one call, never two names for one file.
- * Where the addon or the file system lacks it, link + unlink never replaces either, but a kill
- * between the two leaves both names, and the next two-way run took the second for a new file
- * (test/e2e/crash-inject.test.ts); without hard links (or for a directory), a plain rename, as
- * close as that file system gets. `native: false` takes the ways without the addon (tests).
- */
-export function renameNoReplace(src: string, dst: string, native = true): boolean {
-  const errno = native ? nativeRename()?.renameNoReplace(src, dst) : undefined;
-  if (errno === 0) return true;
-  if (errno === osConstants.errno.EEXIST) return false;
-  if (errno !== undefined && !NO_RENAME_NOREPLACE.has(errno))
-    throw systemError(errno, 'rename', src);
-  try {
-    linkSync(src, dst);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    if (code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOTSUP') throw err;
-    renameSync(src, dst);
-    return true;
-  }
-  unlinkSync(src);
-  return true;
 }
 
 /**

@@ -29,7 +29,6 @@ import {
   type BytesHasher,
   type Copied,
   copyFileAtomic,
-  renameNoReplace,
   SMALL_FILE,
   setMtime,
   symlinkAtomic,
@@ -37,6 +36,7 @@ import {
 } from './copy-file.ts';
 import { FileHasher } from './hash-file.ts';
 import { isTempName, listDirPacked, tryUnlink, unpackListing } from './listing.ts';
+import { renameNoReplace } from './move.ts';
 import { type NativeHasher, nativeCopier, nativeHasher, nativeLister } from './native.ts';
 import { NativeCopies } from './native-copy.ts';
 import { NativeHashes, nativeHashFile } from './native-hash.ts';
@@ -307,7 +307,7 @@ export class LocalEndpoint implements Endpoint {
       return;
     }
     checkPrecondition(dst, ABSENT, to);
-    if (!renameNoReplace(src, dst, this.opts.native !== false))
+    if (!renameNoReplace(src, dst, { native: this.opts.native !== false, root: this.root }))
       throw new ChangedDuringSync('target', `${to} appeared on the target during the sync`);
   }
 
