@@ -13,7 +13,7 @@ import type { Deps } from './engine/oneway.ts';
 import { assertWritable, resolveLocalRoots } from './engine/roots.ts';
 import { planTwoWay, runTwoWay, type TwoWayOptions } from './engine/twoway.ts';
 import { ConcordError, stoppedPartWay } from './errors.ts';
-import { AncestorStore } from './index/ancestors.ts';
+import { AncestorStore, forgetAncestor } from './index/ancestors.ts';
 import { concordHome } from './index/home.ts';
 import { ensureRootId, readRootId } from './index/location.ts';
 import { acquireLocks, lockMadeRoot, rootLockKeys } from './index/lock.ts';
@@ -26,6 +26,7 @@ import {
   updatePairPaths,
 } from './index/pairs.ts';
 import { openStateDb, type StateDb } from './index/state-db.ts';
+import { disagreeing, renewToken } from './index/sync-token.ts';
 import { type Emit, newJobId } from './jobs/events.ts';
 import { filterSpec, leaveStateDirOut } from './run-state.ts';
 import { expireTrash } from './trash/empty.ts';
@@ -51,6 +52,8 @@ export interface TwoWayLocalOptions {
   ask?: ((c: Conflict, index: number, total: number) => Promise<Choice>) | undefined;
   /** The pair's name, when run as `concord sync NAME`. */
   name?: string | undefined;
+  /** A line for the person running it, about the run as a whole (S27's first-sync fallback). */
+  onNotice?: ((line: string) => void) | undefined;
 }
 
 /**
@@ -171,7 +174,31 @@ export async function openTwoWayLocal(
       if (pair.aPath !== pa || pair.bPath !== pb) updatePairPaths(db, pair.id, pa, pb);
     }
     // A dry run of a new pair has no ancestor: it plans a first run (pair id -1 has no rows).
-    const ancestors = new AncestorStore(db, pair?.id ?? -1, swapped);
+    let ancestorOf = pair?.id ?? -1;
+    let renew: (() => void) | undefined;
+    if (pair && idA && idB) {
+      const paired = [
+        { abs: roots.src, id: idA, otherId: idB, shown: a },
+        { abs: roots.dst, id: idB, otherId: idA, shown: b },
+      ];
+      const stale = disagreeing(db, pair.id, paired);
+      if (stale.length > 0) {
+        // S27: the ancestor is not of these trees; a first sync deletes and reverts nothing.
+        const names = stale.map((r) => r.shown).join(' and ');
+        o.onNotice?.(
+          `${names} ${stale.length > 1 ? 'are' : 'is'} not as the last sync of this pair left ${stale.length > 1 ? 'them' : 'it'} (restored from a backup, or a copy?): this sync is a first sync, a merge that deletes nothing`,
+        );
+        if (dryRun) ancestorOf = -1;
+        else {
+          forgetAncestor(db, pair.id);
+          renewToken(db, pair.id, paired);
+        }
+      }
+      // Renewed before the run changes the ancestor, not before: a run refused by a guard,
+      // or one with nothing to do, writes nothing into either root.
+      if (!dryRun) renew = () => renewToken(db, pair.id, paired);
+    }
+    const ancestors = new AncestorStore(db, ancestorOf, swapped, renew);
     const pool = o.workers === false ? undefined : new WorkerPool(2);
     const trash = o.trash ?? true;
     const at = new Date(now());

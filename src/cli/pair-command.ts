@@ -6,7 +6,7 @@ import type { FilterRule } from '../core/filter.ts';
 import { STATE_DIR } from '../core/path.ts';
 import { resolveLocalRoots } from '../engine/roots.ts';
 import { ConcordError, EXIT } from '../errors.ts';
-import { AncestorStore } from '../index/ancestors.ts';
+import { AncestorStore, forgetAncestor } from '../index/ancestors.ts';
 import { concordHome } from '../index/home.ts';
 import { ensureRootId, readRootId } from '../index/location.ts';
 import {
@@ -304,8 +304,7 @@ function removeOrForget(db: StateDb, sub: 'remove' | 'forget', argv: string[], o
     removePair(db, pair.id);
     out.stdout.write(`pair ${name} removed (its roots were not touched)\n`);
   } else {
-    new AncestorStore(db, pair.id).drop('');
-    new AncestorStore(db, pair.id).flush();
+    forgetAncestor(db, pair.id);
     out.stdout.write(
       `pair ${name}: sync state forgotten; the next sync is a first sync (a merge: nothing is deleted)\n`,
     );

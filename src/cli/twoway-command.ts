@@ -33,6 +33,7 @@ export async function runTwoWayCommand(
     now,
     policy,
     fallback: args.conflictFallback,
+    onNotice: (line: string) => out.stderr.write(`concord: ${line}\n`),
   };
   // A person answers conflicts only on a terminal; otherwise the fallback, or exit 2.
   const prompter =

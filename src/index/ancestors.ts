@@ -42,11 +42,14 @@ export class AncestorStore {
   /** Whether opened_dirs may hold rows of this pair (unknown until opened() or noteOpened()). */
   private mayHaveOpened = true;
   private readonly upsertDigests: Statement;
+  /** Called once, before the first row is changed (S27: the roots' sync tokens are renewed). */
+  private beforeChange: (() => void) | undefined;
 
-  constructor(db: StateDb, pair: number, swapped = false) {
+  constructor(db: StateDb, pair: number, swapped = false, beforeChange?: () => void) {
     this.db = db;
     this.pair = pair;
     this.swapped = swapped;
+    this.beforeChange = beforeChange;
     this.batch = WriteBatch.of(db);
     this.selectDir = db
       .prepare<[number, string], Raw>(
@@ -103,6 +106,7 @@ export class AncestorStore {
    * was below it goes (two range deletes per put cost ~1 s per 50,000 files otherwise).
    */
   put(path: RelPath, b: Base, replacesDir = true): void {
+    if (this.beforeChange) this.changing();
     const [sa, sb] = this.swapped ? [b.stampB, b.stampA] : [b.stampA, b.stampB];
     if (b.kind !== 'dir' && replacesDir) this.dropBelow(path);
     this.upsert.run(
@@ -129,6 +133,7 @@ export class AncestorStore {
    * the ancestor held at `to` goes first: `to` was new, so there should be nothing.
    */
   move(from: RelPath, to: RelPath): void {
+    if (this.beforeChange) this.changing();
     this.drop(to);
     // Digests of a directory deleted at `to` by an earlier run are still there.
     this.db.prepare('DELETE FROM ancestor_dirs WHERE pair = ? AND dir = ?').run(this.pair, to);
@@ -165,8 +170,17 @@ export class AncestorStore {
     this.batch.tick();
   }
 
+  /** The first change: what is pending is committed first, so beforeChange's writes stand alone. */
+  private changing(): void {
+    const before = this.beforeChange as () => void;
+    this.beforeChange = undefined;
+    this.batch.flush();
+    before();
+  }
+
   /** Forgets `path` and everything below it. */
   drop(path: RelPath): void {
+    if (this.beforeChange) this.changing();
     this.deleteOne.run(this.pair, parent(path), basename(path));
     this.dropBelow(path);
     this.batch.tick();
@@ -288,4 +302,11 @@ export class AncestorStore {
 function stampOf(ino: string | null, ctime: string | null): Stamp | undefined {
   if (ino === null || ctime === null) return undefined;
   return { ino: BigInt.asUintN(64, BigInt(ino)), ctimeNs: BigInt(ctime) };
+}
+
+/** Forgets a pair's ancestor: its next sync is a first sync (S13), a merge that deletes nothing. */
+export function forgetAncestor(db: StateDb, pairId: number): void {
+  const store = new AncestorStore(db, pairId);
+  store.drop('');
+  store.flush();
 }

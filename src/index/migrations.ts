@@ -153,6 +153,17 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    name: "pairs' sync tokens (S27: a root restored from a backup is not the one last synced)",
+    up(db) {
+      // sync-token.ts: the token both roots were given, and the one a run was giving them.
+      db.exec(`
+        ALTER TABLE pairs ADD COLUMN sync_token TEXT;
+        ALTER TABLE pairs ADD COLUMN next_token TEXT;
+      `);
+    },
+  },
 ];
 
 /** The schema version a database holds (SQLite's user_version; 0 for a new file). */

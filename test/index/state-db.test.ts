@@ -27,7 +27,7 @@ test('a new database is created on first use, in WAL mode, at the latest schema'
   assert.ok(existsSync(join(home, STATE_DB)));
 });
 
-test('a database of schema version 1 opens and upgrades under the current version (6), its rows kept', (t) => {
+test('a database of schema version 1 opens and upgrades under the current version (7), its rows kept', (t) => {
   const home = tempDir(t);
   const old = openStateDb(home, { migrations: MIGRATIONS.slice(0, 1) });
   assert.equal(schemaVersion(old), 1);
@@ -42,8 +42,8 @@ test('a database of schema version 1 opens and upgrades under the current versio
     .run();
   old.close();
   const db = openStateDb(home);
-  assert.equal(schemaVersion(db), 6);
-  assert.equal(MIGRATIONS.at(-1)?.version, 6);
+  assert.equal(schemaVersion(db), 7);
+  assert.equal(MIGRATIONS.at(-1)?.version, 7);
   assert.equal(db.prepare('SELECT path FROM locations').pluck().get(), '/data');
   assert.equal(db.prepare('SELECT count(*) FROM files').pluck().get(), 1);
   assert.equal(db.prepare('SELECT count(*) FROM locks').pluck().get(), 0, 'v2 table exists');
@@ -51,6 +51,11 @@ test('a database of schema version 1 opens and upgrades under the current versio
   assert.equal(db.prepare('SELECT count(*) FROM ancestors').pluck().get(), 0, 'v4 table exists');
   assert.equal(db.prepare('SELECT count(*) FROM oneway_runs').pluck().get(), 0, 'v5 table exists');
   assert.equal(db.prepare('SELECT count(*) FROM opened_dirs').pluck().get(), 0, 'v6 table exists');
+  assert.equal(
+    db.prepare('SELECT count(*) FROM pairs WHERE sync_token IS NULL').pluck().get(),
+    0,
+    'v7 columns exist',
+  );
   db.close();
 });
 

@@ -1,0 +1,95 @@
+/**
+ * S27: a root restored from a backup (or a copy of it made with its .concord/ folder) carries
+ * the same root id but is older than the pair's ancestor. Synced against that ancestor, what
+ * was added since would look deleted there and what was edited since would look edited back.
+ * Each run gives both roots a token; a root without the pair's token makes the run a first
+ * sync (S13): a merge that deletes and reverts nothing.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { cli, contents, counts, put, synced, T1, T2, T3, trashStamps, ZERO } from './helpers.ts';
+
+const NOTICE =
+  /B is not as the last sync of this pair left it \(restored from a backup, or a copy\?\): this sync is a first sync, a merge that deletes nothing/;
+
+/** A pair synced, B saved aside, then A's changes synced: B's saved copy is a run behind. */
+async function restoredB(t: Parameters<typeof synced>[0]) {
+  const r = await synced(t, {
+    'doc.txt': { content: 'first draft', mtime: T1 },
+    'keep.txt': { content: 'unchanged', mtime: T1 },
+  });
+  const saved = join(r.dir, 'B-saved');
+  cpSync(r.B, saved, { recursive: true, preserveTimestamps: true });
+  put(r.A, 'doc.txt', 'second draft, written after the backup', T2);
+  put(r.A, 'new.txt', 'added after the backup', T2);
+  const second = await cli(['sync', r.A, r.B]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(contents(r.B)['new.txt']?.content, 'added after the backup');
+  // B's disk is restored from the backup taken before the second sync.
+  rmSync(r.B, { recursive: true });
+  cpSync(saved, r.B, { recursive: true, preserveTimestamps: true });
+  return r;
+}
+
+test('S27 a root restored from an older backup: the sync is a first sync (S13), nothing deleted or reverted on the other side, and it says so', async (t) => {
+  const { A, B } = await restoredB(t);
+  const r = await cli(['sync', A, B, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, NOTICE);
+  assert.equal(counts(r).deleted, 0, 'S13: nothing deleted');
+  // Without the check, new.txt looked deleted on B (deleted on A) and doc.txt looked edited
+  // back on B (the first draft replaced the second on A).
+  assert.equal(contents(A)['new.txt']?.content, 'added after the backup');
+  assert.equal(contents(A)['doc.txt']?.content, 'second draft, written after the backup');
+  assert.equal(contents(B)['new.txt']?.content, 'added after the backup');
+  // The two drafts differ with no ancestor: a conflict, both kept (keep-both), A's newer one
+  // under the name.
+  assert.equal(contents(B)['doc.txt']?.content, 'second draft, written after the backup');
+  const copies = Object.entries(contents(A)).filter(([p]) => p.startsWith('doc.conflict-B-'));
+  assert.deepEqual(
+    copies.map(([, s]) => s.content),
+    ['first draft'],
+  );
+  assert.deepEqual(contents(A), contents(B));
+  assert.deepEqual(trashStamps(A), [], 'nothing of A went to the trash');
+
+  const again = await cli(['sync', A, B, '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.doesNotMatch(again.stderr, /not as the last sync/, 'the tokens agree again');
+  assert.deepEqual(counts(again), ZERO, 'S12: then in sync');
+});
+
+test('S27 a dry run on a restored root plans the first sync and forgets nothing: the real run after it still finds B restored', async (t) => {
+  const { A, B } = await restoredB(t);
+  const dry = await cli(['sync', A, B, '--dry-run', '--json']);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stderr, NOTICE);
+  assert.equal(counts(dry).deleted, 0);
+  assert.equal(contents(A)['new.txt']?.content, 'added after the backup', 'nothing written');
+  const r = await cli(['sync', A, B]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, NOTICE);
+  assert.equal(contents(A)['doc.txt']?.content, 'second draft, written after the backup');
+  assert.equal(contents(A)['new.txt']?.content, 'added after the backup');
+});
+
+test('S27 a copy of a root taken right after a sync is that root as the ancestor knows it: syncing the copy is an ordinary sync, and then the original is the stale one', async (t) => {
+  const { dir, A, B } = await synced(t, { 'a.txt': { content: 'a', mtime: T1 } });
+  const copy = join(dir, 'B-copy');
+  cpSync(B, copy, { recursive: true, preserveTimestamps: true });
+  put(A, 'b.txt', 'b', T3);
+  rmSync(join(A, 'a.txt'));
+  const r = await cli(['sync', A, copy, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /not as the last sync/);
+  assert.equal(counts(r).deleted, 1, 'the deletion on A is carried to the copy');
+  assert.deepEqual(contents(copy), contents(A));
+  // B itself is now a run behind: it holds a.txt, which the last sync deleted.
+  const back = await cli(['sync', A, B, '--json']);
+  assert.equal(back.code, 0, back.stderr);
+  assert.match(back.stderr, NOTICE);
+  assert.equal(counts(back).deleted, 0);
+  assert.equal(contents(A)['a.txt']?.content, 'a', 'merged back, not deleted from B');
+});
