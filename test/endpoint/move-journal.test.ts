@@ -3,6 +3,7 @@ import {
   existsSync,
   linkSync,
   lstatSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -67,4 +68,18 @@ test('finishMoves on a root that never wrote a note: nothing to do, nothing made
   const root = tempDir(t);
   assert.equal(finishMoves(root), 0);
   assert.equal(existsSync(join(root, MOVING_DIR)), false);
+});
+
+test('finishMoves leaves alone what is not a note of its own: a folder among the notes, a note naming a path outside the root, a note that is no pair of paths', (t) => {
+  const dir = tempDir(t);
+  const root = join(dir, 'root');
+  mkdirSync(join(root, MOVING_DIR, 'a-folder'), { recursive: true });
+  // Outside the root: two names of one file, which a note with '..' would have cut to one.
+  writeFileSync(join(dir, 'outside'), 'not the root');
+  linkSync(join(dir, 'outside'), join(dir, 'outside-2'));
+  writeFileSync(join(root, MOVING_DIR, '1-0'), '../outside\0../outside-2');
+  writeFileSync(join(root, MOVING_DIR, '1-1'), 'no NUL in here');
+  assert.equal(finishMoves(root), 0);
+  assert.ok(existsSync(join(dir, 'outside')));
+  assert.deepEqual(readdirSync(join(root, MOVING_DIR)), ['a-folder']);
 });

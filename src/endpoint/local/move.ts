@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join, relative } from 'node:path';
-import { STATE_DIR } from '../../core/path.ts';
+import { relPathError, STATE_DIR } from '../../core/path.ts';
 import { tryUnlink } from './listing.ts';
 import { nativeRename, systemError } from './native.ts';
 import { lstatOrUndefined } from './stat.ts';
@@ -92,18 +92,16 @@ export function noteMove(root: string, src: string, dst: string): string {
  */
 export function finishMoves(root: string): number {
   const dir = join(root, MOVING_DIR);
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw err;
-  }
+  // Only the folder noteMove makes: not through a link, not a file in its place.
+  if (!lstatOrUndefined(dir)?.isDirectory()) return 0;
   let ended = 0;
-  for (const name of names) {
-    const note = join(dir, name);
-    const [from, to] = readFileSync(note, 'utf8').split('\0');
-    if (from && to) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    // Notes are files; anything else there is not ours, and is left alone.
+    if (!entry.isFile()) continue;
+    const note = join(dir, entry.name);
+    const [from, to] = readNote(note);
+    // Paths inside the root only: a note is a file anyone who can write .concord/ can make.
+    if (from && to && relPathError(from) === undefined && relPathError(to) === undefined) {
       const src = lstatOrUndefined(join(root, from));
       const dst = lstatOrUndefined(join(root, to));
       if (src && dst && src.dev === dst.dev && src.ino === dst.ino && !src.isDirectory()) {
@@ -111,7 +109,16 @@ export function finishMoves(root: string): number {
         ended++;
       }
     }
-    unlinkSync(note);
+    tryUnlink(note);
   }
   return ended;
+}
+
+/** A note's two paths; none when it cannot be read (it is then removed as spent). */
+function readNote(note: string): string[] {
+  try {
+    return readFileSync(note, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
 }
