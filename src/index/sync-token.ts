@@ -39,10 +39,13 @@ export function disagreeing<R extends PairedRoot>(db: StateDb, pairId: number, r
       'SELECT sync_token, next_token FROM pairs WHERE id = ?',
     )
     .get(pairId);
+  // Read whether or not the row has a token: a token path that cannot be read is refused
+  // here, before the run, not when the first change renews it.
+  const tokens = roots.map(readToken);
   if (!row?.sync_token) return [];
   const known = [row.sync_token, row.next_token];
-  return roots.filter((r) => {
-    const token = readToken(r);
+  return roots.filter((_, i) => {
+    const token = tokens[i];
     return token === undefined || !known.includes(token);
   });
 }

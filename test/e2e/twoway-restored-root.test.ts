@@ -6,10 +6,22 @@
  * sync (S13): a merge that deletes and reverts nothing.
  */
 import assert from 'node:assert/strict';
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cli, contents, counts, put, synced, T1, T2, T3, trashStamps, ZERO } from './helpers.ts';
+import {
+  cli,
+  contents,
+  counts,
+  fingerprint,
+  put,
+  synced,
+  T1,
+  T2,
+  T3,
+  trashStamps,
+  ZERO,
+} from './helpers.ts';
 
 const NOTICE =
   /B is not as the last sync of this pair left it \(restored from a backup, or a copy\?\): this sync is a first sync, a merge that deletes nothing/;
@@ -92,4 +104,21 @@ test('S27 a copy of a root taken right after a sync is that root as the ancestor
   assert.match(back.stderr, NOTICE);
   assert.equal(counts(back).deleted, 0);
   assert.equal(contents(A)['a.txt']?.content, 'a', 'merged back, not deleted from B');
+});
+
+test('a token path that is a folder on a new pair: refused before the run, one line naming it, exit 2, nothing written', async (t) => {
+  const { dir, A } = await synced(t, { 'a.txt': { content: 'a', mtime: T1 } });
+  const C = join(dir, 'C');
+  mkdirSync(C);
+  put(C, 'c.txt', 'c', T1);
+  // C is new to A: the pair A-C has no token yet, and A's token path for C is a folder.
+  const index = await cli(['index', C]);
+  assert.equal(index.code, 0, index.stderr);
+  const idC = readFileSync(join(C, '.concord', 'root-id'), 'utf8').trim();
+  mkdirSync(join(A, '.concord', 'synced', idC), { recursive: true });
+  const before = fingerprint(dir);
+  const r = await cli(['sync', A, C]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^concord: .*synced\/[0-9a-f]+: cannot read the pair's sync token/m);
+  assert.deepEqual(fingerprint(dir), before);
 });
