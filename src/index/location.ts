@@ -1,8 +1,8 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATE_DIR } from '../core/path.ts';
 import { lstatOrUndefined } from '../endpoint/local/stat.ts';
-import { ensureStateDir } from '../endpoint/local/state-dir.ts';
+import { ensureStateDir, writeWhole } from '../endpoint/local/state-dir.ts';
 import { ConcordError, errText } from '../errors.ts';
 import { nodeCrypto } from '../node-crypto.ts';
 import type { StateDb } from './state-db.ts';
@@ -71,11 +71,7 @@ export function ensureRootId(root: string, randomId: () => string = newRootId): 
   if (existing) return existing;
   const id = randomId();
   try {
-    const dir = ensureStateDir(root);
-    // Written aside and renamed: a crash never leaves a half-written marker.
-    const tmp = join(dir, `.root-id.${process.pid}`);
-    writeFileSync(tmp, `${id}\n`, { flag: 'w' });
-    renameSync(tmp, join(dir, ROOT_ID_FILE));
+    writeWhole(join(ensureStateDir(root), ROOT_ID_FILE), `${id}\n`);
   } catch (err) {
     throw new ConcordError('bad-root', `cannot write the root marker: ${errText(err)}`, {
       path: join(root, STATE_DIR, ROOT_ID_FILE),

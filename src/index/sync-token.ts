@@ -10,10 +10,10 @@
  * one a killed run was writing is not the one the ancestor knows: the run is a first sync
  * (S13: a merge that deletes nothing).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATE_DIR } from '../core/path.ts';
-import { ensureStateDir } from '../endpoint/local/state-dir.ts';
+import { ensureStateSubdir, writeWhole } from '../endpoint/local/state-dir.ts';
 import { ConcordError, errText } from '../errors.ts';
 import { nodeCrypto } from '../node-crypto.ts';
 import type { StateDb } from './state-db.ts';
@@ -84,12 +84,7 @@ function readToken(r: PairedRoot): string | undefined {
 function writeToken(r: PairedRoot, token: string): void {
   const file = tokenFile(r);
   try {
-    const dir = join(ensureStateDir(r.abs), SYNCED_DIR);
-    mkdirSync(dir, { recursive: true });
-    // Written aside and renamed: a kill never leaves half a token.
-    const tmp = `${file}.${process.pid}`;
-    writeFileSync(tmp, `${token}\n`);
-    renameSync(tmp, file);
+    writeWhole(join(ensureStateSubdir(r.abs, SYNCED_DIR), r.otherId), `${token}\n`);
   } catch (err) {
     throw new ConcordError('bad-root', `cannot write the pair's sync token: ${errText(err)}`, {
       path: file,

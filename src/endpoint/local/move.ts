@@ -1,6 +1,5 @@
 import {
   linkSync,
-  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -13,7 +12,7 @@ import { relPathError, STATE_DIR } from '../../core/path.ts';
 import { tryUnlink } from './listing.ts';
 import { nativeRename, systemError } from './native.ts';
 import { lstatOrUndefined } from './stat.ts';
-import { ensureStateDir } from './state-dir.ts';
+import { ensureStateSubdir } from './state-dir.ts';
 
 /** What renameat2 answers where the file system has no RENAME_NOREPLACE (some FUSE drivers). */
 const NO_RENAME_NOREPLACE = new Set([
@@ -22,8 +21,9 @@ const NO_RENAME_NOREPLACE = new Set([
   osConstants.errno.EOPNOTSUPP,
 ]);
 
+const MOVING = 'moving';
 /** Where a root keeps the moves made by link + unlink until both calls are done. */
-export const MOVING_DIR = `${STATE_DIR}/moving`;
+export const MOVING_DIR = `${STATE_DIR}/${MOVING}`;
 
 export interface MoveOptions {
   /** false: the ways without the addon (tests). */
@@ -76,8 +76,7 @@ let notes = 0;
  * neither the link nor the note need be on disk. Returns the note's path.
  */
 export function noteMove(root: string, src: string, dst: string): string {
-  const dir = join(ensureStateDir(root), 'moving');
-  mkdirSync(dir, { recursive: true });
+  const dir = ensureStateSubdir(root, MOVING);
   const note = join(dir, `${process.pid}-${(notes++).toString(36)}`);
   writeFileSync(note, `${relative(root, src)}\0${relative(root, dst)}`);
   return note;

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATE_DIR } from '../../core/path.ts';
 import { setMtime } from './copy-file.ts';
@@ -23,4 +23,18 @@ export function ensureStateDir(root: string): string {
   }
   if (before) setMtime(root, before.mtimeNs);
   return dir;
+}
+
+/** `<root>/.concord/<name>/`, made when missing (the state folder first, as ensureStateDir). */
+export function ensureStateSubdir(root: string, name: string): string {
+  const dir = join(ensureStateDir(root), name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Writes `text` into `file` whole: written aside and renamed, a kill never leaves half of it. */
+export function writeWhole(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
 }
