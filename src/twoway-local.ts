@@ -190,13 +190,16 @@ export async function openTwoWayLocal(
         );
         if (dryRun) ancestorOf = -1;
         else {
+          // Forgotten and renewed at once: the empty ancestor is of these trees from now on,
+          // even if the run then records nothing (two empty roots).
           forgetAncestor(db, pair.id);
           renewToken(db, pair.id, paired);
         }
+      } else if (!dryRun) {
+        // Renewed when the run first changes the ancestor: a run refused by a guard, or one
+        // with nothing to do, writes nothing into either root.
+        renew = () => renewToken(db, pair.id, paired);
       }
-      // Renewed before the run changes the ancestor, not before: a run refused by a guard,
-      // or one with nothing to do, writes nothing into either root.
-      if (!dryRun) renew = () => renewToken(db, pair.id, paired);
     }
     const ancestors = new AncestorStore(db, ancestorOf, swapped, renew);
     const pool = o.workers === false ? undefined : new WorkerPool(2);
