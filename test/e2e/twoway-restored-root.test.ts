@@ -6,9 +6,11 @@
  * sync (S13): a merge that deletes and reverts nothing.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { CLI } from '../helpers/tree.ts';
 import {
   cli,
   contents,
@@ -121,4 +123,51 @@ test('a token path that is a folder on a new pair: refused before the run, one l
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /^concord: .*synced\/[0-9a-f]+: cannot read the pair's sync token/m);
   assert.deepEqual(fingerprint(dir), before);
+});
+
+test('S27 with S15: a sync killed between giving A its new token and giving B its own is no restored root: the next sync is an ordinary one and carries a deletion', async (t) => {
+  const { A, B } = await synced(t, {
+    'keep.txt': { content: 'k', mtime: T1 },
+    'gone.txt': { content: 'g', mtime: T1 },
+  });
+  const idA = readFileSync(join(A, '.concord', 'root-id'), 'utf8').trim();
+  const idB = readFileSync(join(B, '.concord', 'root-id'), 'utf8').trim();
+  const tokenOfB = join(B, '.concord', 'synced', idA);
+  const old = readFileSync(tokenOfB, 'utf8');
+  rmSync(join(A, 'gone.txt'));
+  // strace kills the run at its second rename: with only a deletion to carry, and no trash,
+  // its renames are the two tokens', A's then B's (the assertions below check it was so).
+  const killed = spawnSync(
+    'strace',
+    [
+      '-f',
+      '-qq',
+      '-o',
+      '/dev/null',
+      '-e',
+      'trace=rename,renameat,renameat2',
+      '-e',
+      'inject=rename,renameat,renameat2:signal=KILL:when=2',
+      process.execPath,
+      CLI,
+      'sync',
+      A,
+      B,
+      '--no-trash',
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(killed.signal ?? killed.status, killed.signal ? 'SIGKILL' : 137, killed.stderr);
+  assert.equal(readFileSync(tokenOfB, 'utf8'), old, "B still holds the pair's last token");
+  assert.notEqual(
+    readFileSync(join(A, '.concord', 'synced', idB), 'utf8'),
+    old,
+    'A holds the one the run was giving',
+  );
+  const r = await cli(['sync', A, B, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /not as the last sync/);
+  assert.equal(contents(B)['gone.txt'], undefined, 'the deletion on A reached B: no first sync');
+  assert.equal(contents(A)['gone.txt'], undefined, 'and was not merged back');
+  assert.deepEqual(contents(A), contents(B));
 });
